@@ -1,0 +1,106 @@
+"""The catalogue. A published CourseVersion and its lessons and questions never change: records point at them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hipaa_training.db import AppendOnlyModel
+
+
+class Course(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def current_version(self) -> CourseVersion | None:
+        return self.versions.order_by("-number").first()
+
+
+class CourseVersionQuerySet(models.QuerySet["CourseVersion"]):
+    def current(self) -> CourseVersionQuerySet:
+        """The newest version of each course."""
+        newest = CourseVersion.objects.filter(course=models.OuterRef("course")).order_by("-number")
+        return self.filter(pk=models.Subquery(newest.values("pk")[:1]))
+
+
+class CourseVersion(AppendOnlyModel):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    published_at = models.DateTimeField()
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the course's source files.")
+    change_note = models.TextField(blank=True)
+    material = models.BooleanField(
+        default=True, help_text="A material change assigns retraining (45 CFR 164.530(b)(2)(i)(C))."
+    )
+    title = models.CharField(max_length=200)
+    summary = models.TextField()
+    audience = models.TextField()
+    regulation = models.CharField(max_length=200)
+    estimated_minutes = models.PositiveIntegerField()
+    pass_mark = models.PositiveSmallIntegerField(help_text="Percent of questions answered correctly to pass.")
+    attestation_text = models.TextField()
+
+    objects = CourseVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["course", "number"]
+        constraints = [models.UniqueConstraint(fields=["course", "number"], name="unique_course_version")]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.number}"
+
+
+class Lesson(AppendOnlyModel):
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="lessons")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    body_markdown = models.TextField()
+    body_html = models.TextField(help_text="Rendered from the Markdown and sanitised with nh3 at publication.")
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [models.UniqueConstraint(fields=["version", "position"], name="unique_lesson_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class Question(AppendOnlyModel):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    KINDS = [(SINGLE, "Single answer"), (MULTIPLE, "Multiple answers")]
+
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    prompt = models.TextField()
+    kind = models.CharField(max_length=10, choices=KINDS)
+    explanation = models.TextField()
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [models.UniqueConstraint(fields=["version", "position"], name="unique_question_position")]
+
+    def __str__(self) -> str:
+        return self.prompt[:80]
+
+
+class Choice(AppendOnlyModel):
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="choices")
+    position = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    correct = models.BooleanField()
+    why = models.TextField(blank=True, help_text="Why this choice is wrong; shown after the attempt.")
+
+    class Meta:
+        ordering = ["question", "position"]
+        constraints = [models.UniqueConstraint(fields=["question", "position"], name="unique_choice_position")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

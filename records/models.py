@@ -1,0 +1,97 @@
+"""What happened and its proof. Attempts, signatures, completions, certificates and revocations are
+evidence: append-only at the database level (hipaa_training.db), kept at least 6 years (45 CFR 164.316(b)(2))."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from courses.models import CourseVersion, Lesson
+from hipaa_training.db import AppendOnlyModel
+from roles.models import Assignment
+
+
+class LessonView(models.Model):
+    """A lesson the person has seen, for resuming and for opening the knowledge check."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="lesson_views")
+    lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "lesson"], name="unique_lesson_view")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.assignment_id} saw lesson {self.lesson_id}"
+
+
+class QuizAttempt(AppendOnlyModel):
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="attempts")
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    question_order = models.JSONField(help_text="Question ids in the order they were shown.")
+    answers = models.JSONField(help_text="Question id -> chosen choice ids.")
+    score = models.PositiveSmallIntegerField()
+    passed = models.BooleanField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["assignment", "number"]
+        constraints = [models.UniqueConstraint(fields=["assignment", "number"], name="unique_attempt_number")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} on {self.assignment_id}: {self.score}%"
+
+
+class AttestationSignature(AppendOnlyModel):
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="attestations")
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="+")
+    statement_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the exact statement text signed.")
+    typed_name = models.CharField(max_length=200)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment"], name="one_attestation_per_assignment")]
+
+    def __str__(self) -> str:
+        return f"{self.typed_name} signed {self.version} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class Completion(AppendOnlyModel):
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="completion")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="completions")
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="completions")
+    attestation = models.OneToOneField(AttestationSignature, on_delete=models.PROTECT, related_name="completion")
+    score = models.PositiveSmallIntegerField()
+    attempts = models.PositiveSmallIntegerField()
+    time_spent_seconds = models.PositiveIntegerField()
+    completed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-completed_at"]
+        indexes = [models.Index(fields=["completed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} completed {self.version} at {self.completed_at:%Y-%m-%d}"
+
+
+class Certificate(AppendOnlyModel):
+    completion = models.OneToOneField(Completion, on_delete=models.PROTECT, related_name="certificate")
+    code = models.CharField(max_length=64, unique=True, help_text="Unguessable (128+ bits) verification code.")
+    file = models.CharField(max_length=300, help_text="Path of the PDF in the media storage.")
+    sha256 = models.CharField(max_length=64)
+    issued_at = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CertificateRevocation(AppendOnlyModel):
+    certificate = models.OneToOneField(Certificate, on_delete=models.PROTECT, related_name="revocation")
+    reason = models.TextField()
+    revoked_at = models.DateTimeField(default=timezone.now)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

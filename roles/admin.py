@@ -1,0 +1,158 @@
+"""Admin pages for the workforce. Every save goes through roles.services, so it is audited and
+assignments follow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from hipaa_training import audit
+from hipaa_training.admin_utils import ReadOnlyAdmin
+
+from . import services
+from .models import Assignment, Department, Requirement, User, WorkforceRole
+
+PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = [*PERSON_FIELDS, "reminder_digest", "groups", "is_staff"]
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    form = PersonForm
+    list_display = ["full_name", "email", "workforce_role", "department", "manager", "hire_date", "is_active"]
+    list_filter = ["is_active", "workforce_role", "department", "groups"]
+    search_fields = ["full_name", "email"]
+    list_select_related = ["workforce_role", "department", "manager"]
+    autocomplete_fields = ["manager"]
+    readonly_fields = ["is_active", "terminated_on", "date_joined", "last_login"]
+    filter_horizontal = ["groups"]
+    actions = ["deactivate", "reactivate", "send_invitation"]
+    fieldsets = [
+        (None, {"fields": ["email", "full_name"]}),
+        ("Workforce", {"fields": ["workforce_role", "department", "manager", "hire_date"]}),
+        ("Access", {"fields": ["groups", "is_staff", "access_expires_on", "reminder_digest"]}),
+        ("Status", {"fields": ["is_active", "terminated_on", "date_joined", "last_login"]}),
+    ]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # people leave (deactivate); their records stay
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            created = services.person_create(
+                actor=request.user,
+                **{k: data.get(k) for k in PERSON_FIELDS},  # type: ignore[arg-type]
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
+            return
+        original = User.objects.get(pk=obj.pk)
+        changes = {
+            name: data[name]
+            for name in form.changed_data
+            if name in PERSON_FIELDS or name in ("is_staff", "reminder_digest")
+        }
+        for name in changes:
+            setattr(obj, name, getattr(original, name))
+        services.person_update(person=obj, actor=request.user, **changes)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(form.instance.groups.values_list("name", flat=True))
+        if before != after:
+            audit.record(
+                "person.access_changed",
+                actor=request.user,
+                subject=form.instance,
+                data={"from": sorted(before), "to": sorted(after)},
+            )
+
+    @admin.action(description="Deactivate (left the company; records are kept)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for person in queryset.filter(is_active=True):
+            services.person_deactivate(person=person, actor=request.user)
+        self.message_user(request, "Deactivated; their open assignments were cancelled and every record kept.")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for person in queryset.filter(is_active=False):
+            services.person_reactivate(person=person, actor=request.user)
+        self.message_user(request, "Reactivated.")
+
+    @admin.action(description="Send the invitation e-mail again")
+    def send_invitation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for person in queryset.filter(is_active=True):
+            services.person_invite(person=person, actor=request.user)
+        self.message_user(request, "Invitations sent.", messages.SUCCESS)
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+class RequirementInline(admin.TabularInline):
+    model = Requirement
+    fields = ["course", "recurrence_months", "due_within_days"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkforceRole)
+class WorkforceRoleAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "handles_phi"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [RequirementInline]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Requirement)
+class RequirementAdmin(admin.ModelAdmin):
+    list_display = ["role", "course", "recurrence_months", "due_within_days"]
+    list_filter = ["role", "course"]
+
+    def save_model(self, request: HttpRequest, obj: Requirement, form: forms.ModelForm, change: bool) -> None:
+        saved = services.requirement_set(
+            role=obj.role,
+            course=obj.course,
+            recurrence_months=obj.recurrence_months,
+            due_within_days=obj.due_within_days,
+            actor=request.user,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Requirement) -> None:
+        services.requirement_remove(requirement=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Requirement]) -> None:
+        for requirement in queryset:
+            services.requirement_remove(requirement=requirement, actor=request.user)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["user", "course", "cycle", "reason", "assigned_on", "due_on", "completed_at", "cancelled_at"]
+    list_filter = ["course", "reason", "user__workforce_role"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user", "course"]
+    date_hierarchy = "due_on"

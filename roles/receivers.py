@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+from courses.models import CourseVersion
+from courses.signals import version_published
+
+from .access import ACCESS_GROUPS, COMPLIANCE_OFFICER
+from .assignments import sync_assignments
+from .models import User
+
+
+@receiver(version_published, dispatch_uid="retrain_on_material_version")
+def _retrain_on_material_version(sender: Any, version: CourseVersion, **kwargs: Any) -> None:
+    if version.material and version.number > 1:
+        sync_assignments(people=User.objects.filter(workforce_role__requirements__course=version.course_id).distinct())
+
+
+@receiver(post_migrate, dispatch_uid="ensure_access_groups")
+def _ensure_access_groups(sender: Any, **kwargs: Any) -> None:
+    if sender.name != "records":  # the last of our apps to migrate: every permission exists by now
+        return
+    for name in ACCESS_GROUPS:
+        Group.objects.get_or_create(name=name)
+    officer = Group.objects.get(name=COMPLIANCE_OFFICER)
+    wanted = [
+        *(f"{verb}_{model}" for verb in ("view", "add", "change") for model in ("user", "department", "workforcerole")),
+        *(f"{verb}_requirement" for verb in ("view", "add", "change", "delete")),
+        "view_assignment",
+        "view_auditevent",
+        "view_course",
+        "view_courseversion",
+        "view_lesson",
+        "view_question",
+        "view_completion",
+        "view_quizattempt",
+        "view_attestationsignature",
+        "view_certificate",
+        "view_certificaterevocation",
+    ]
+    officer.permissions.add(*Permission.objects.filter(codename__in=wanted))

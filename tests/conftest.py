@@ -1,0 +1,144 @@
+"""Shared fixtures: the catalogue, the default roles, and the personas every view test uses.
+
+Tests that need a server are marked `postgres`, `redis` or `browser`. Without the server they are skipped,
+saying so; with REQUIRE_SERVICES=1 (as in .ci/run) a missing server fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from hipaa_training.celery import app as celery_app
+from roles import access
+from roles.models import User
+from roles.services import person_create
+from tests.factories import PASSWORD, DepartmentFactory, role
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _missing(marker: str) -> str | None:
+    if marker == "postgres" and not os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")):
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker == "redis" and not os.environ.get("REDIS_URL"):
+        return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "browser":
+        if not shutil.which(CHROMIUM):
+            return f"needs chromium at {CHROMIUM} (apt-get install chromium)"
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            return "needs the playwright package"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("postgres", "redis", "browser"):
+        if item.get_closest_marker(marker):
+            reason = _missing(marker)
+            if reason:
+                if REQUIRE_SERVICES:
+                    pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+                pytest.skip(reason)
+
+
+def pytest_report_header(config: Any) -> list[str]:
+    lines = [f"database: {os.environ.get('DATABASE_URL') or 'SQLite (embedded default)'}"]
+    lines.append(f"broker: {os.environ.get('REDIS_URL') or 'none (tasks in-process); Redis tests are skipped'}")
+    if REQUIRE_SERVICES:
+        lines.append("REQUIRE_SERVICES=1: a test that needs a missing server fails")
+    return lines
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process() -> Iterator[None]:
+    """Tasks run in-process unless a test starts a real worker (see tests/test_celery.py)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def catalog(db: None) -> None:
+    """The real course catalogue and the six default roles (reloaded after a transactional test's flush)."""
+    from courses.loader import load_catalog
+    from courses.models import Course
+    from roles.defaults import load_default_roles
+
+    if not Course.objects.exists():
+        load_catalog()
+    load_default_roles()
+
+
+def make_person(
+    email: str, name: str, role_slug: str | None = "billing", groups: tuple[str, ...] = (), **extra: Any
+) -> User:
+    person = person_create(
+        email=email,
+        full_name=name,
+        workforce_role=role(role_slug) if role_slug else None,
+        department=DepartmentFactory(name="Billing Operations") if role_slug else None,
+        password=PASSWORD,
+        invite=False,
+        **extra,
+    )
+    for group in groups:
+        from django.contrib.auth.models import Group
+
+        person.groups.add(Group.objects.get(name=group))
+    return person
+
+
+@pytest.fixture
+def manager(catalog: None) -> User:
+    return make_person("manager@example.test", "Morgan Manager", "billing", groups=(access.MANAGER,))
+
+
+@pytest.fixture
+def employee(catalog: None, manager: User) -> User:
+    return make_person("billie@example.test", "Billie Biller", "billing", manager=manager)
+
+
+@pytest.fixture
+def outsider(catalog: None) -> User:
+    return make_person("oscar@example.test", "Oscar Outsider", "intake")
+
+
+@pytest.fixture
+def compliance_officer(catalog: None) -> User:
+    return make_person("officer@example.test", "Olivia Officer", "compliance", groups=(access.COMPLIANCE_OFFICER,))
+
+
+@pytest.fixture
+def auditor(catalog: None) -> User:
+    return make_person("auditor@example.test", "Aubrey Auditor", None, groups=(access.AUDITOR,))
+
+
+@pytest.fixture
+def administrator(catalog: None) -> User:
+    person = make_person("admin@example.test", "Ada Admin", "it", groups=(access.ADMINISTRATOR,))
+    User.objects.filter(pk=person.pk).update(is_superuser=True, is_staff=True)
+    person.refresh_from_db()
+    return person
+
+
+@pytest.fixture
+def login(client: Any) -> Any:
+    """login(person) signs `person` in on the test client and returns the client."""
+
+    def _login(person: User) -> Any:
+        client.force_login(person, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return _login
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"

@@ -1,0 +1,19 @@
+"""Test settings: the real settings, with fast hashing, in-memory caches and in-process tasks by default.
+
+DATABASE_URL and REDIS_URL still choose the servers; tests that need the real broker switch it on.
+"""
+
+import tempfile
+from pathlib import Path
+
+from hipaa_training.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+_tmp = Path(tempfile.mkdtemp(prefix="hipaa-test-"))
+MEDIA_ROOT = _tmp / "media"
+AUDIT_ANCHOR_KEY = "test-anchor-key-not-secret"
+AUDIT_ANCHOR_LOG = _tmp / "audit-anchors.jsonl"
+SITE_URL = "http://testserver"
+ALLOWED_HOSTS = ["*"]

@@ -65,6 +65,15 @@ def _tasks_in_process() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters and cached state never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def catalog(db: None) -> None:
     """The real course catalogue and the six default roles (reloaded after a transactional test's flush)."""

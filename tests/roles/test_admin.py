@@ -45,7 +45,9 @@ def test_a_compliance_officer_adds_a_person_in_the_admin_and_they_are_assigned(l
     assert response.status_code == 302, response.content.decode()[:2000]
     person = User.objects.get(email="hire@example.test")
     assert person.assignments.count() == 3
-    assert AuditEvent.objects.filter(action="account.created", subject_id=str(person.pk), actor_id=staff_officer.pk).exists()
+    assert AuditEvent.objects.filter(
+        action="account.created", subject_id=str(person.pk), actor_id=staff_officer.pk
+    ).exists()
 
 
 def test_a_role_change_in_the_admin_is_audited_and_reassigns(login, staff_officer, employee):
@@ -74,4 +76,7 @@ def test_audit_events_are_read_only_in_the_admin(login, administrator):
     assert client.get(reverse("admin:hipaa_training_auditevent_changelist")).status_code == 200
     response = client.post(reverse("admin:hipaa_training_auditevent_change", args=[event.pk]), {"action": "x"})
     assert response.status_code == 403
-    assert client.post(reverse("admin:hipaa_training_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:hipaa_training_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
+        == 403
+    )

@@ -19,8 +19,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.module_loading import import_string
 
 AUTH_AT_KEY = "security_authenticated_at"
 SEEN_AT_KEY = "security_last_seen_at"

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from hipaa_training import audit
 
-from .access import COMPLIANCE_OFFICER, is_privileged
+from .access import COMPLIANCE_OFFICER, is_privileged, recently_authenticated
 from .models import SecurityPolicy, User
 
 # The Django admin's own login form would skip the second factor: send it through allauth's login instead.
@@ -65,12 +65,30 @@ ENROLMENT_URL_NAMES = (
 )
 
 
+# MFA pages that change (or reveal) a second factor: a sign-in or re-authentication in the last 5 minutes first.
+# allauth's own check (MFA_REAUTHENTICATION_REQUIRED) is off because it ignores the sign-in itself, so a person
+# sent to enrol straight after signing in would be asked for the password twice; this is the same 5-minute rule
+# as roles.access.reauth_required.
+MFA_CHANGE_URL_NAMES = (
+    "mfa_activate_totp",
+    "mfa_deactivate_totp",
+    "mfa_add_webauthn",
+    "mfa_list_webauthn",
+    "mfa_generate_recovery_codes",
+    "mfa_view_recovery_codes",
+    "mfa_download_recovery_codes",
+)
+ALWAYS_ASK_URL_NAMES = ("mfa_view_recovery_codes", "mfa_download_recovery_codes")
+
+
 class MFARequiredMiddleware:
-    """A signed-in account that must use a second factor and has none is sent to enrol before anything else."""
+    """A signed-in account that must use a second factor and has none is sent to enrol before anything else;
+    a change to a second factor needs a recent sign-in."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._allowed: tuple[str, ...] | None = None
+        self._change_paths: dict[str, str] | None = None
 
     def allowed_paths(self) -> tuple[str, ...]:
         if self._allowed is None:
@@ -90,7 +108,21 @@ class MFARequiredMiddleware:
                 "Your account must use a second factor. Set up an authenticator app (or a passkey) to continue.",
             )
             return redirect("mfa_activate_totp")
+        if user is not None and user.is_authenticated and self.changes_mfa(request):
+            from allauth.account.adapter import get_adapter
+            from allauth.account.internal.flows.reauthentication import suspend_request
+
+            if not recently_authenticated(request):
+                return suspend_request(request, get_adapter().get_reauthentication_methods(user)[0]["url"])
         return self.get_response(request)
+
+    def changes_mfa(self, request: HttpRequest) -> bool:
+        if self._change_paths is None:
+            self._change_paths = {reverse(name): name for name in MFA_CHANGE_URL_NAMES}
+        name = self._change_paths.get(request.path)
+        if name is None:
+            return request.method == "POST" and request.path.startswith(reverse("mfa_list_webauthn"))
+        return request.method == "POST" or name in ALWAYS_ASK_URL_NAMES
 
 
 def sessions_end(*, user: Any, why: str, actor: Any = None) -> int:

@@ -35,10 +35,8 @@ def test_idle_sessions_end_after_15_minutes_for_privileged_and_30_for_others(
 ):
     person = request.getfixturevalue(persona)
     client = login(person)
-    if persona == "auditor":  # no training page for an auditor without a workforce role: any page will do
-        url = reverse("mfa_index")
-    else:
-        url = reverse(TRAINING)
+    # An auditor has no training page (no workforce role); any signed-in page will do.
+    url = reverse("mfa_index") if persona == "auditor" else reverse(TRAINING)
     with later(idle_ok):
         assert client.get(url).status_code == 200
     with later(idle_ok + idle_out):

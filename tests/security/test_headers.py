@@ -84,8 +84,8 @@ def test_hsts_and_secure_cookies_in_production():
     result = _manage(
         "shell",
         "-c",
-        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
-        " s.SECURE_SSL_REDIRECT, s.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN)",
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE,"
+        " s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN)",
         PRODUCTION="1",
         SECRET_KEY="y" * 60,
         ALLOWED_HOSTS="training.example.com",

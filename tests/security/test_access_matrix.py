@@ -17,7 +17,6 @@ from django.contrib.contenttypes.models import ContentType
 from roles.models import User
 from tests.security.urlwalk import Route, fill, walk
 
-
 PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator")
 
 

@@ -10,6 +10,6 @@ class HipaaTrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import db, signals  # noqa: F401
+        from . import db, security, signals  # noqa: F401
 
         post_migrate.connect(db.install_append_only_triggers, dispatch_uid="append_only_triggers")

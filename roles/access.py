@@ -6,6 +6,7 @@ Objects outside a person's scope are answered with 404, pages outside their role
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -97,3 +98,38 @@ def access_required(*groups: str) -> Callable[[ViewFunc], ViewFunc]:
         return wrapped
 
     return decorator
+
+
+def recently_authenticated(request: HttpRequest) -> bool:
+    """Whether the person proved who they are (sign-in or re-authentication) within the last 5 minutes."""
+    from allauth.account import app_settings as account_settings
+    from allauth.account.authentication import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    if not records:
+        return False
+    return time.time() - records[-1]["at"] < account_settings.REAUTHENTICATION_TIMEOUT
+
+
+def reauth_required(view: ViewFunc) -> ViewFunc:
+    """Before an export, an import, a role change or an MFA change: a fresh proof of identity.
+
+    Older than ACCOUNT_REAUTHENTICATION_TIMEOUT (5 minutes) -> allauth's re-authentication page (password or
+    second factor), which then resumes the request, a POST included.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        require_recent_authentication(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def require_recent_authentication(request: HttpRequest) -> None:
+    """Raise allauth's ReauthenticationRequired (its middleware asks, then resumes) unless recently proven."""
+    from allauth.core.exceptions import ReauthenticationRequired
+
+    if not recently_authenticated(request):
+        raise ReauthenticationRequired()

@@ -3,19 +3,43 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialLogin
 from django.contrib import messages
 from django.db import transaction
+from django.forms import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
 from hipaa_training import audit
+from hipaa_training.signals import client_ip
+
+from .models import SecurityPolicy, User
+
+LOCKED_MESSAGE = (
+    "Too many failed sign-in attempts for this account or from this address. Sign-in is locked for "
+    "15 minutes; try again later, or reset your password."
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {**DefaultAccountAdapter.error_messages, "too_many_login_attempts": LOCKED_MESSAGE}
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """No self-signup: people are added by the compliance officer and invited."""
         return False
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """A refused attempt while locked never reaches the password check; audit it here (log-in monitoring)."""
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            login = str(credentials.get("email") or credentials.get("username") or "")
+            with transaction.atomic():
+                audit.record("auth.login_locked", data={"login": login[:254].lower(), "ip": client_ip(request)})
+            raise
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         expires = getattr(user, "access_expires_on", None)
@@ -28,3 +52,50 @@ class AccountAdapter(DefaultAccountAdapter):
             )
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+
+def verified_emails(sociallogin: SocialLogin) -> list[str]:
+    """The addresses the identity provider vouches for; an unverified one never matches an account."""
+    return [address.email.strip().lower() for address in sociallogin.email_addresses if address.verified]
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on: a person signs in as the account with the same VERIFIED e-mail, and only then."""
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        if sociallogin.is_existing:
+            return
+        emails = verified_emails(sociallogin)
+        person = User.objects.filter(email__in=emails).first() if emails else None
+        if person is not None:
+            with transaction.atomic():
+                audit.record(
+                    "auth.sso_connected",
+                    actor=person,
+                    subject=person,
+                    data={"provider": sociallogin.account.provider, "email": person.email},
+                )
+            sociallogin.connect(request, person)
+            return
+        if not self.is_open_for_signup(request, sociallogin):
+            claimed = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
+            with transaction.atomic():
+                audit.record(
+                    "auth.sso_refused",
+                    data={
+                        "provider": sociallogin.account.provider,
+                        "email": claimed[:254].lower(),
+                        "verified": bool(emails),
+                        "ip": client_ip(request),
+                    },
+                )
+            messages.error(
+                request,
+                "Single sign-on worked, but no account here has that verified e-mail address. "
+                "Ask the compliance officer to add you.",
+            )
+            raise ImmediateHttpResponse(redirect("account_login"))
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        """Only when the compliance officer allows SSO to create people, and only with a verified address."""
+        return bool(verified_emails(sociallogin)) and SecurityPolicy.current().sso_may_create_accounts

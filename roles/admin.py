@@ -8,13 +8,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from hipaa_training import audit
 from hipaa_training.admin_utils import ReadOnlyAdmin
 
 from . import services
-from .models import Assignment, Department, Requirement, User, WorkforceRole
+from .access import require_recent_authentication
+from .models import Assignment, Department, Requirement, SecurityPolicy, User, WorkforceRole
+from .security import security_policy_update
 
 PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
 
@@ -45,6 +47,13 @@ class UserAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # people leave (deactivate); their records stay
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "POST":  # a role or access change: a fresh proof of identity first
+            require_recent_authentication(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
@@ -156,3 +165,35 @@ class AssignmentAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "user__full_name"]
     list_select_related = ["user", "course"]
     date_hierarchy = "due_on"
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SecurityPolicy
+        fields = ["require_mfa_for_everyone", "sso_may_create_accounts"]
+
+
+@admin.register(SecurityPolicy)
+class SecurityPolicyAdmin(admin.ModelAdmin):
+    """One row; the compliance officer edits it, re-authenticating first; every change is audited."""
+
+    form = SecurityPolicyForm
+    list_display = ["__str__", "require_mfa_for_everyone", "sso_may_create_accounts", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not SecurityPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "POST":
+            require_recent_authentication(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: SecurityPolicy, form: forms.ModelForm, change: bool) -> None:
+        saved = security_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in form.Meta.fields})
+        obj.pk = saved.pk
+        obj._state.adding = False

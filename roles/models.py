@@ -181,3 +181,30 @@ class Assignment(models.Model):
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
+
+
+class SecurityPolicy(models.Model):
+    """The organisation's sign-in policy: one row, edited by the compliance officer (in the admin)."""
+
+    require_mfa_for_everyone = models.BooleanField(
+        default=False,
+        help_text="Every workforce member must enrol a second factor. Compliance officers, auditors and "
+        "administrators always must.",
+    )
+    sso_may_create_accounts = models.BooleanField(
+        default=False,
+        help_text="Single sign-on may create an account for a person the product does not know yet. "
+        "Off: only people already in the workforce list can sign in with SSO.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "security policy"
+        verbose_name_plural = "security policy"
+
+    def __str__(self) -> str:
+        return "Security policy"
+
+    @classmethod
+    def current(cls) -> SecurityPolicy:
+        return cls.objects.get_or_create(pk=1)[0]

@@ -20,6 +20,8 @@ from roles.models import User
 from roles.services import person_create
 from tests.factories import PASSWORD, DepartmentFactory, role
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the test personas' authenticator app (base32)
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -122,12 +124,13 @@ def outsider(catalog: None) -> User:
 
 @pytest.fixture
 def compliance_officer(catalog: None) -> User:
-    return make_person("officer@example.test", "Olivia Officer", "compliance", groups=(access.COMPLIANCE_OFFICER,))
+    person = make_person("officer@example.test", "Olivia Officer", "compliance", groups=(access.COMPLIANCE_OFFICER,))
+    return enrol_totp(person)
 
 
 @pytest.fixture
 def auditor(catalog: None) -> User:
-    return make_person("auditor@example.test", "Aubrey Auditor", None, groups=(access.AUDITOR,))
+    return enrol_totp(make_person("auditor@example.test", "Aubrey Auditor", None, groups=(access.AUDITOR,)))
 
 
 @pytest.fixture
@@ -135,15 +138,20 @@ def administrator(catalog: None) -> User:
     person = make_person("admin@example.test", "Ada Admin", "it", groups=(access.ADMINISTRATOR,))
     User.objects.filter(pk=person.pk).update(is_superuser=True, is_staff=True)
     person.refresh_from_db()
-    return person
+    return enrol_totp(person)
 
 
 @pytest.fixture
 def login(client: Any) -> Any:
-    """login(person) signs `person` in on the test client and returns the client."""
+    """login(person) signs `person` in on the test client and returns the client.
+
+    The session looks as if the person had just signed in with their password (and second factor, where they
+    have one), so pages that ask for a recent sign-in (roles.access.reauth_required) let them through.
+    """
 
     def _login(person: User) -> Any:
         client.force_login(person, backend="django.contrib.auth.backends.ModelBackend")
+        just_signed_in(client, person)
         return client
 
     return _login
@@ -151,3 +159,43 @@ def login(client: Any) -> Any:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- issue 7 ---
+def enrol_totp(person: User, secret: str = TOTP_SECRET) -> User:
+    """Give `person` an authenticator app (privileged accounts must have one: roles.security)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(person, secret)
+    return person
+
+
+def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
+    """The code the persona's authenticator app shows now (or at `at`)."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int((at or time.time()) // 30)))
+
+
+def just_signed_in(client: Any, person: User) -> None:
+    """Record on the client's session a password sign-in (and a second factor, if enrolled) made right now."""
+    import time
+
+    from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.mfa.models import Authenticator
+
+    from hipaa_training.security import AUTH_AT_KEY, SEEN_AT_KEY
+
+    now = time.time()
+    records: list[dict[str, Any]] = [{"method": "password", "at": now, "email": person.email}]
+    totp = Authenticator.objects.filter(user=person, type=Authenticator.Type.TOTP).first()
+    if totp is not None:
+        records.append({"method": "mfa", "at": now, "id": totp.pk, "type": "totp"})
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = records
+    session["account_authentication_methods_user"] = str(person.pk)
+    session[AUTH_AT_KEY] = now
+    session[SEEN_AT_KEY] = now
+    session.save()

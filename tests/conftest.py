@@ -76,6 +76,17 @@ def _fresh_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Publish the real catalogue and the default roles once per test database (tests roll back on top of it)."""
+    from courses.loader import load_catalog
+    from roles.defaults import load_default_roles
+
+    with django_db_blocker.unblock():
+        load_catalog()
+        load_default_roles()
+
+
 @pytest.fixture
 def catalog(db: None) -> None:
     """The real course catalogue and the six default roles (reloaded after a transactional test's flush)."""

@@ -235,3 +235,11 @@ LOGGING = {
 }
 HOME_PAGES: dict[str, str] = {}  # filled in as the dashboard and audit pages land
 NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = []  # (label, url name, access groups) for the header
+
+# --- issue 4: course player and certificates ---
+CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30), 60)  # look-ups per IP per window
+CELERY_BEAT_SCHEDULE["records-certificate-sweep"] = {
+    "task": "records.certificate_sweep",
+    "schedule": crontab(minute="*/15"),
+}
+NAV_ITEMS.append(("My certificates", "records:certificates", ("employee",)))

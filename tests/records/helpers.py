@@ -10,7 +10,8 @@ from roles.models import Assignment
 
 
 def assignment_of(person: Any, slug: str = "security-awareness") -> Assignment:
-    return Assignment.objects.get(user=person, course__slug=slug, cancelled_at__isnull=True)
+    """The person's latest assignment of the module (the open one, once a new cycle is assigned)."""
+    return Assignment.objects.filter(user=person, course__slug=slug, cancelled_at__isnull=True).latest("cycle")
 
 
 def version_of(assignment: Assignment) -> CourseVersion:

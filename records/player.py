@@ -137,6 +137,7 @@ def check(request: HttpRequest, assignment_id: int) -> HttpResponse:
         return redirect(_resume_url(state))
     errors: list[str] = []
     chosen: dict[int, list[int]] = {}
+    order: list[int] = []
     if request.method == "POST":
         try:
             order, chosen = _parse_answers(request)

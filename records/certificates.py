@@ -112,7 +112,9 @@ def certificate_issue(*, completion_id: int) -> Certificate:
 
 def certificates_missing(limit: int = 500) -> list[int]:
     return list(
-        Completion.objects.filter(certificate__isnull=True).order_by("completed_at").values_list("pk", flat=True)[:limit]
+        Completion.objects.filter(certificate__isnull=True)
+        .order_by("completed_at")
+        .values_list("pk", flat=True)[:limit]
     )
 
 

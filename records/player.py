@@ -6,8 +6,6 @@ to write; a refused step shows its reason and saves nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -200,7 +198,14 @@ def attempt(request: HttpRequest, assignment_id: int, number: int) -> HttpRespon
     return render(
         request,
         "records/attempt.html",
-        {"a": assignment, "state": state, "version": state.version, "attempt": found, "results": results, "wrong": wrong},
+        {
+            "a": assignment,
+            "state": state,
+            "version": state.version,
+            "attempt": found,
+            "results": results,
+            "wrong": wrong,
+        },
     )
 
 
@@ -263,5 +268,3 @@ def done(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "records/done.html",
         {"a": assignment, "state": state, "completion": completion, "certificate": certificate},
     )
-
-

@@ -166,16 +166,16 @@ class PlayerState:
 
 def player_state(assignment: Assignment) -> PlayerState | None:
     """The person's progress in an assignment; None when the course has no published version (4 queries)."""
-    completion = (
-        Completion.objects.select_related("version", "certificate").filter(assignment_id=assignment.pk).first()
-    )
+    completion = Completion.objects.select_related("version", "certificate").filter(assignment_id=assignment.pk).first()
     if completion:
         version = completion.version
     else:
         version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
         if version is None:
             return None
-    lessons = list(Lesson.objects.filter(version=version).order_by("position").only("id", "position", "title", "version_id"))
+    lessons = list(
+        Lesson.objects.filter(version=version).order_by("position").only("id", "position", "title", "version_id")
+    )
     seen = set(
         LessonView.objects.filter(assignment_id=assignment.pk, lesson__version=version).values_list(
             "lesson_id", flat=True

@@ -142,7 +142,13 @@ def quiz_attempt_submit(
         unanswered = [q for q in key if not answers.get(q)]
         if unanswered:
             raise ValidationError("Answer every question before you submit. Nothing was saved.")
-        number = (QuizAttempt.objects.filter(assignment=assignment).order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        number = (
+            QuizAttempt.objects.filter(assignment=assignment)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+            or 0
+        ) + 1
         attempt = QuizAttempt.objects.create(
             assignment=assignment,
             version=version,

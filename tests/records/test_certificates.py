@@ -179,8 +179,10 @@ def test_downloads_need_a_login(client, employee, take):
     assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
 
 
-@pytest.mark.parametrize("who, status", [("employee", 200), ("compliance_officer", 200), ("auditor", 200),
-                                         ("outsider", 404), ("manager", 404)])
+@pytest.mark.parametrize(
+    "who, status",
+    [("employee", 200), ("compliance_officer", 200), ("auditor", 200), ("outsider", 404), ("manager", 404)],
+)
 def test_who_may_download_a_certificate(request, login, employee, who, status, take):
     take(assignment_of(employee))
     cert = Certificate.objects.get()
@@ -199,3 +201,18 @@ def test_my_certificates_lists_only_my_own(login, employee, outsider, take):
     assert cert.code in mine and "Security awareness" in mine
     theirs = login(outsider).get(reverse("records:certificates")).content.decode()
     assert cert.code not in theirs and "no certificates yet" in theirs
+
+
+def test_an_administrator_revokes_a_certificate_in_the_admin(client, login, employee, administrator, take):
+    take(assignment_of(employee))
+    cert = Certificate.objects.get()
+    c = login(administrator)
+    response = c.post(
+        reverse("admin:records_certificaterevocation_add"), {"certificate": cert.pk, "reason": "Issued in error."}
+    )
+    assert response.status_code == 302
+    revocation = CertificateRevocation.objects.get()
+    assert (revocation.certificate, revocation.revoked_by) == (cert, administrator)
+    assert AuditEvent.objects.filter(action="certificate.revoked").count() == 1
+    client.logout()
+    assert status_of(client, cert) == "Revoked"

@@ -104,7 +104,9 @@ def test_the_knowledge_check_shows_the_score_and_why_wrong_answers_are_wrong(log
     assert escape(question.explanation) in html
     assert "Try the knowledge check again" in html
     response = c.post(reverse("records:check", args=[a.pk]), check_form(a, answers(v, right=True)), follow=True)
-    assert "Your score: 100%" in response.content.decode() and "Continue to the attestation" in response.content.decode()
+    assert (
+        "Your score: 100%" in response.content.decode() and "Continue to the attestation" in response.content.decode()
+    )
     assert list(QuizAttempt.objects.values_list("number", "passed")) == [(1, False), (2, True)]
 
 
@@ -118,7 +120,9 @@ def test_bad_answers_get_a_clear_message_and_save_nothing(login, employee, bad):
     if bad == "unknown question":
         data["q999999"] = [1]
     elif bad == "foreign choice":
-        data[f"q{next(iter(right))}"] = [version_of(assignment_of(employee, "privacy-essentials")).questions.first().choices.first().pk]
+        data[f"q{next(iter(right))}"] = [
+            version_of(assignment_of(employee, "privacy-essentials")).questions.first().choices.first().pk
+        ]
     elif bad == "not a number":
         data[f"q{next(iter(right))}"] = ["abc"]
     else:

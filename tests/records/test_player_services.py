@@ -148,7 +148,11 @@ def test_the_attestation_needs_a_passed_check(employee):
 
 @pytest.mark.parametrize(
     "overrides, field",
-    [({"typed_name": "Someone Else"}, "typed_name"), ({"typed_name": "  "}, "typed_name"), ({"agreed": False}, "agreed")],
+    [
+        ({"typed_name": "Someone Else"}, "typed_name"),
+        ({"typed_name": "  "}, "typed_name"),
+        ({"agreed": False}, "agreed"),
+    ],
     ids=["name mismatch", "no name", "box unticked"],
 )
 def test_a_bad_signature_is_refused_and_nothing_is_saved(employee, overrides, field):

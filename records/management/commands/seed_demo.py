@@ -190,7 +190,6 @@ class Command(BaseCommand):
         ]:
             self.stdout.write(f"  {email:28} {what}")
 
-
     def history(self, today: dt.date) -> int:
         """Completions through the real services; overdue modules for some. Already-taken modules are skipped."""
         finishers = {
@@ -222,13 +221,11 @@ class Command(BaseCommand):
         person = assignment.user
         version = services.current_version(assignment)
         for lesson in version.lessons.order_by("position"):
-            services.lesson_view_record(
-                assignment=assignment, lesson_id=lesson.pk, version_id=version.pk, actor=person
-            )
+            services.lesson_view_record(assignment=assignment, lesson_id=lesson.pk, version_id=version.pk, actor=person)
         questions = list(version.questions.prefetch_related("choices"))
         right = {q.pk: [c.pk for c in q.choices.all() if c.correct] for q in questions}
         wrong = {q.pk: [next(c.pk for c in q.choices.all() if not c.correct)] for q in questions}
-        for answers in ([wrong, right] if fail_first else [right]):
+        for answers in [wrong, right] if fail_first else [right]:
             services.quiz_attempt_submit(
                 assignment=assignment,
                 version_id=version.pk,

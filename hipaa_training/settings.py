@@ -315,3 +315,11 @@ CONTENT_SECURITY_POLICY = (
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- issue 4: course player and certificates ---
+CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30), 60)  # look-ups per IP per window
+CELERY_BEAT_SCHEDULE["records-certificate-sweep"] = {
+    "task": "records.certificate_sweep",
+    "schedule": crontab(minute="*/15"),
+}
+NAV_ITEMS.append(("My certificates", "records:certificates", ("employee",)))

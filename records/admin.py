@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 
 from hipaa_training.admin_utils import ReadOnlyAdmin
 
 from .models import AttestationSignature, Certificate, CertificateRevocation, Completion, QuizAttempt
+from .services import certificate_revoke
 
 
 @admin.register(QuizAttempt)
@@ -32,4 +37,18 @@ class CertificateAdmin(ReadOnlyAdmin):
 
 @admin.register(CertificateRevocation)
 class CertificateRevocationAdmin(ReadOnlyAdmin):
+    """Revoking is adding a revocation (through certificate_revoke); nothing is ever changed or deleted."""
+
     list_display = ["certificate", "revoked_at", "revoked_by"]
+    fields = ["certificate", "reason"]
+    raw_id_fields = ["certificate"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("records.add_certificaterevocation")
+
+    def save_model(self, request: HttpRequest, obj: CertificateRevocation, form: Any, change: bool) -> None:
+        try:
+            revocation = certificate_revoke(certificate=obj.certificate, reason=obj.reason, actor=request.user)
+        except ValidationError as error:
+            raise PermissionDenied("; ".join(error.messages)) from error
+        obj.pk = revocation.pk

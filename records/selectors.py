@@ -6,22 +6,67 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Prefetch
 from django.utils import timezone
 
+from courses.models import CourseVersion, Lesson
 from roles.models import Assignment
+
+from .models import Certificate, Completion, LessonView, QuizAttempt
 
 DUE_SOON_DAYS = 14
 
 
 @dataclass
-class TrainingGroups:
-    overdue: list[Assignment] = field(default_factory=list)
-    due_soon: list[Assignment] = field(default_factory=list)
-    later: list[Assignment] = field(default_factory=list)
-    completed: list[Assignment] = field(default_factory=list)
+class AssignmentRow:
+    """One line of /training/: the assignment, its progress in the current version and the next step."""
+
+    assignment: Assignment
+    lessons_total: int = 0
+    lessons_seen: int = 0
+    passed: bool = False
+    completion: Completion | None = None
+    certificate: Certificate | None = None
 
     @property
-    def next_up(self) -> Assignment | None:
+    def course(self) -> Any:
+        return self.assignment.course
+
+    @property
+    def due_on(self) -> dt.date:
+        return self.assignment.due_on
+
+    @property
+    def completed_at(self) -> dt.datetime | None:
+        return self.assignment.completed_at
+
+    @property
+    def percent(self) -> int:
+        if self.completion:
+            return 100
+        steps = self.lessons_total + 2  # lessons, the knowledge check, the attestation
+        return (100 * (self.lessons_seen + (1 if self.passed else 0))) // steps
+
+    @property
+    def next_step(self) -> str:
+        if self.completion:
+            return "done"
+        if self.passed:
+            return "attest"
+        if self.lessons_total and self.lessons_seen >= self.lessons_total:
+            return "check"
+        return "resume" if self.lessons_seen else "start"
+
+
+@dataclass
+class TrainingGroups:
+    overdue: list[AssignmentRow] = field(default_factory=list)
+    due_soon: list[AssignmentRow] = field(default_factory=list)
+    later: list[AssignmentRow] = field(default_factory=list)
+    completed: list[AssignmentRow] = field(default_factory=list)
+
+    @property
+    def next_up(self) -> AssignmentRow | None:
         for group in (self.overdue, self.due_soon, self.later):
             if group:
                 return group[0]
@@ -32,22 +77,129 @@ class TrainingGroups:
 
 
 def training_for(person: Any, today: dt.date | None = None) -> TrainingGroups:
-    """A person's assignments grouped as overdue, due soon, later and completed."""
+    """A person's assignments grouped as overdue, due soon, later and completed, with progress (5 queries)."""
     today = today or timezone.localdate()
     groups = TrainingGroups()
-    assignments = (
+    assignments = list(
         Assignment.objects.filter(user=person, cancelled_at__isnull=True)
-        .select_related("course")
+        .select_related("course", "completion__certificate", "completion__version")
         .order_by("due_on", "course__title")
     )
+    if not assignments:
+        return groups
+    ids = [a.pk for a in assignments]
+    versions = {
+        v.course_id: v
+        for v in CourseVersion.objects.current()
+        .filter(course_id__in={a.course_id for a in assignments})
+        .annotate(lesson_count=Count("lessons"))
+    }
+    version_ids = [v.pk for v in versions.values()]
+    seen: dict[int, int] = dict(
+        LessonView.objects.filter(assignment_id__in=ids, lesson__version_id__in=version_ids)
+        .values("assignment_id")
+        .annotate(n=Count("id"))
+        .values_list("assignment_id", "n")
+    )
+    passed = set(
+        QuizAttempt.objects.filter(assignment_id__in=ids, version_id__in=version_ids, passed=True).values_list(
+            "assignment_id", flat=True
+        )
+    )
     for a in assignments:
+        version = versions.get(a.course_id)
+        completion = getattr(a, "completion", None) if a.completed_at else None
+        row = AssignmentRow(
+            assignment=a,
+            lessons_total=getattr(version, "lesson_count", 0),
+            lessons_seen=seen.get(a.pk, 0),
+            passed=a.pk in passed,
+            completion=completion,
+            certificate=getattr(completion, "certificate", None) if completion else None,
+        )
         if a.completed_at is not None:
-            groups.completed.append(a)
+            groups.completed.append(row)
         elif a.due_on < today:
-            groups.overdue.append(a)
+            groups.overdue.append(row)
         elif a.due_on <= today + dt.timedelta(days=DUE_SOON_DAYS):
-            groups.due_soon.append(a)
+            groups.due_soon.append(row)
         else:
-            groups.later.append(a)
-    groups.completed.sort(key=lambda a: a.completed_at, reverse=True)
+            groups.later.append(row)
+    groups.completed.sort(key=lambda r: r.assignment.completed_at, reverse=True)
     return groups
+
+
+@dataclass
+class PlayerState:
+    """Where one person stands in one assignment of the current course version."""
+
+    assignment: Assignment
+    version: CourseVersion
+    lessons: list[Lesson]
+    seen_ids: set[int]
+    attempts: list[QuizAttempt]
+    completion: Completion | None
+
+    @property
+    def lessons_done(self) -> bool:
+        return all(lesson.pk in self.seen_ids for lesson in self.lessons)
+
+    @property
+    def next_lesson(self) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.pk not in self.seen_ids), None)
+
+    @property
+    def passed_attempt(self) -> QuizAttempt | None:
+        return next((a for a in self.attempts if a.passed), None)
+
+    @property
+    def seen_count(self) -> int:
+        return sum(lesson.pk in self.seen_ids for lesson in self.lessons)
+
+    def may_open(self, lesson: Lesson) -> bool:
+        """A lesson opens once the ones before it were seen (or the module is done)."""
+        if self.completion:
+            return True
+        nxt = self.next_lesson
+        return nxt is None or lesson.position <= nxt.position
+
+
+def player_state(assignment: Assignment) -> PlayerState | None:
+    """The person's progress in an assignment; None when the course has no published version (4 queries)."""
+    completion = Completion.objects.select_related("version", "certificate").filter(assignment_id=assignment.pk).first()
+    if completion:
+        version = completion.version
+    else:
+        version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
+        if version is None:
+            return None
+    lessons = list(
+        Lesson.objects.filter(version=version).order_by("position").only("id", "position", "title", "version_id")
+    )
+    seen = set(
+        LessonView.objects.filter(assignment_id=assignment.pk, lesson__version=version).values_list(
+            "lesson_id", flat=True
+        )
+    )
+    attempts = list(QuizAttempt.objects.filter(assignment_id=assignment.pk, version=version).order_by("number"))
+    return PlayerState(assignment, version, lessons, seen, attempts, completion)
+
+
+def questions_in_order(version: CourseVersion, order: list[int]) -> list[Any]:
+    from courses.models import Choice, Question
+
+    questions = {
+        q.pk: q
+        for q in Question.objects.filter(version=version).prefetch_related(
+            Prefetch("choices", queryset=Choice.objects.order_by("position"))
+        )
+    }
+    return [questions[q] for q in order if q in questions]
+
+
+def certificates_of(person: Any) -> list[Certificate]:
+    return list(
+        Certificate.objects.filter(completion__user=person)
+        .select_related("completion__version", "revocation")
+        .order_by("-issued_at")
+    )

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import certificate_views, player, views
 
 app_name = "records"
 
 urlpatterns = [
     path("training/", views.training, name="training"),
+    path("training/<int:assignment_id>/", player.overview, name="overview"),
+    path("training/<int:assignment_id>/lessons/<int:position>/", player.lesson, name="lesson"),
+    path("training/<int:assignment_id>/check/", player.check, name="check"),
+    path("training/<int:assignment_id>/check/attempts/<int:number>/", player.attempt, name="attempt"),
+    path("training/<int:assignment_id>/attestation/", player.attest, name="attest"),
+    path("training/<int:assignment_id>/done/", player.done, name="done"),
+    path("certificates/", certificate_views.my_certificates, name="certificates"),
+    path("certificates/<str:code>/download/", certificate_views.certificate_download, name="certificate_download"),
+    path("verify/<str:code>/", certificate_views.verify, name="verify"),
 ]

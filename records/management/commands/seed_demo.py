@@ -1,4 +1,6 @@
-"""A demo company: departments, one person per workforce role, an officer, an auditor, a manager, ~50 more."""
+"""A demo company: departments, one person per workforce role, an officer, an auditor, a manager, ~50 more,
+and a realistic history taken through the records services: completions with attempts, signed attestations and
+certificates; some people overdue. billing@demo.example keeps all three of their modules open for the demo."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from records import services
 from roles import access
 from roles.assignments import sync_assignments
 from roles.defaults import load_default_roles
-from roles.models import Department, User, WorkforceRole
+from roles.models import Assignment, Department, User, WorkforceRole
 from roles.services import person_create
 
 DEPARTMENTS = {
@@ -169,6 +172,8 @@ class Command(BaseCommand):
             if new_people:
                 User.objects.filter(pk__in=[p.pk for p in new_people]).update(password=make_password(password))
         sync_assignments()
+        completed = self.history(today)
+        self.stdout.write(self.style.SUCCESS(f"Training history: {completed} modules completed by this run."))
         self.stdout.write(self.style.SUCCESS(f"Demo company ready ({User.objects.count()} people)."))
         self.stdout.write(f"Password for every demo login: {password}")
         for email, what in [
@@ -184,3 +189,56 @@ class Command(BaseCommand):
             ("admin@demo.example", "administrator (/admin/)"),
         ]:
             self.stdout.write(f"  {email:28} {what}")
+
+    def history(self, today: dt.date) -> int:
+        """Completions through the real services; overdue modules for some. Already-taken modules are skipped."""
+        finishers = {
+            "executive@demo.example": None,  # None: every module
+            "intake@demo.example": {"security-awareness"},
+            "it@demo.example": {"security-awareness", "privacy-essentials"},
+            "compliance@demo.example": {"security-awareness", "privacy-essentials"},
+            "officer@demo.example": {"security-awareness"},
+            "manager@demo.example": {"security-awareness"},
+        }
+        randoms = list(User.objects.filter(email__regex=r"[0-9]+@demo\.example$").order_by("pk"))
+        for i, person in enumerate(randoms):
+            if i % 10 == 0:
+                finishers[person.email] = {"security-awareness"} if i else None
+        overdue = {"isolated@demo.example"} | {p.email for i, p in enumerate(randoms) if i % 5 == 1}
+        done = 0
+        open_assignments = Assignment.objects.open().select_related("user", "course").order_by("pk")
+        for n, a in enumerate(open_assignments.filter(user__email__in=finishers)):
+            wanted = finishers[a.user.email]
+            if (wanted is None or a.course.slug in wanted) and not a.attempts.exists():
+                self.take(a, fail_first=n % 3 == 0)
+                done += 1
+        Assignment.objects.open().filter(user__email__in=overdue, due_on__gte=today).update(
+            due_on=today - dt.timedelta(days=12)
+        )
+        return done
+
+    def take(self, assignment: Assignment, *, fail_first: bool) -> None:
+        person = assignment.user
+        version = services.current_version(assignment)
+        for lesson in version.lessons.order_by("position"):
+            services.lesson_view_record(assignment=assignment, lesson_id=lesson.pk, version_id=version.pk, actor=person)
+        questions = list(version.questions.prefetch_related("choices"))
+        right = {q.pk: [c.pk for c in q.choices.all() if c.correct] for q in questions}
+        wrong = {q.pk: [next(c.pk for c in q.choices.all() if not c.correct)] for q in questions}
+        for answers in [wrong, right] if fail_first else [right]:
+            services.quiz_attempt_submit(
+                assignment=assignment,
+                version_id=version.pk,
+                question_order=services.question_order_for(assignment, version),
+                answers=answers,
+                actor=person,
+            )
+        services.completion_record(
+            assignment=assignment,
+            version_id=version.pk,
+            typed_name=person.full_name,
+            agreed=True,
+            ip_address="127.0.0.1",
+            user_agent="seed_demo",
+            actor=person,
+        )

@@ -1,0 +1,270 @@
+"""The course player: overview, lessons in order, the knowledge check, the attestation, the completion.
+
+Every view works on the signed-in person's own assignment only (anyone else's is 404) and asks a service
+to write; a refused step shows its reason and saves nothing.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from courses.models import Lesson
+from roles.models import Assignment
+
+from . import services
+from .selectors import PlayerState, player_state, questions_in_order
+
+
+def _own(request: HttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:
+    assignment = get_object_or_404(
+        Assignment.objects.select_related("course"),
+        pk=assignment_id,
+        user=request.user,
+        cancelled_at__isnull=True,
+    )
+    state = player_state(assignment)
+    if state is None:
+        raise Http404("This module has no published version yet.")
+    return assignment, state
+
+
+def _errors(error: ValidationError) -> list[str]:
+    return [str(m) for m in error.messages]
+
+
+def _version_id(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return -1  # a form without a version is treated as stale
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _resume_url(state: PlayerState) -> str:
+    a = state.assignment
+    if state.completion:
+        return reverse("records:done", args=[a.pk])
+    if state.passed_attempt:
+        return reverse("records:attest", args=[a.pk])
+    nxt = state.next_lesson
+    if nxt is None:
+        return reverse("records:check", args=[a.pk])
+    return reverse("records:lesson", args=[a.pk, nxt.position])
+
+
+@login_required
+def overview(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    return render(
+        request,
+        "records/overview.html",
+        {"a": assignment, "state": state, "version": state.version, "resume_url": _resume_url(state)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lesson(request: HttpRequest, assignment_id: int, position: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    current = next((item for item in state.lessons if item.position == position), None)
+    if current is None:
+        raise Http404("No such lesson.")
+    if not state.may_open(current):
+        messages.warning(request, "Lessons are taken in order; here is where you stopped.")
+        return redirect(_resume_url(state))
+    if request.method == "POST":
+        try:
+            services.lesson_view_record(
+                assignment=assignment, lesson_id=current.pk, version_id=_version_id(request), actor=request.user
+            )
+        except ValidationError as error:
+            for text in _errors(error):
+                messages.error(request, text)
+            return redirect(_resume_url(player_state(assignment) or state))
+        following = next((item for item in state.lessons if item.position > position), None)
+        if following:
+            return redirect("records:lesson", assignment.pk, following.position)
+        return redirect("records:check", assignment.pk)
+    body = Lesson.objects.values_list("body_html", flat=True).get(pk=current.pk)
+    return render(
+        request,
+        "records/lesson.html",
+        {
+            "a": assignment,
+            "state": state,
+            "version": state.version,
+            "lesson": current,
+            "body": body,
+            "seen": current.pk in state.seen_ids,
+            "previous": next((item for item in reversed(state.lessons) if item.position < position), None),
+        },
+    )
+
+
+def _parse_answers(request: HttpRequest) -> tuple[list[int], dict[int, list[int]]]:
+    """Question order and answers as posted; anything malformed raises ValidationError (nothing is saved)."""
+    try:
+        order = [int(q) for q in request.POST.get("order", "").split(",") if q]
+        answers: dict[int, list[int]] = {}
+        for name in request.POST:
+            if name.startswith("q"):
+                answers[int(name[1:])] = [int(c) for c in request.POST.getlist(name)]
+    except ValueError as exc:
+        raise ValidationError("The answers submitted could not be read. Nothing was saved.") from exc
+    return order, answers
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def check(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    if state.completion or state.passed_attempt:
+        return redirect(_resume_url(state))
+    if not state.lessons_done:
+        messages.warning(request, "The knowledge check opens once you have seen every lesson.")
+        return redirect(_resume_url(state))
+    errors: list[str] = []
+    chosen: dict[int, list[int]] = {}
+    order: list[int] = []
+    if request.method == "POST":
+        try:
+            order, chosen = _parse_answers(request)
+            attempt = services.quiz_attempt_submit(
+                assignment=assignment,
+                version_id=_version_id(request),
+                question_order=order,
+                answers=chosen,
+                actor=request.user,
+            )
+        except services.StaleVersion as error:
+            messages.error(request, _errors(error)[0])
+            return redirect("records:overview", assignment.pk)
+        except ValidationError as error:
+            errors = _errors(error)
+        else:
+            return redirect("records:attempt", assignment.pk, attempt.number)
+        valid = {q.pk for q in state.version.questions.all()}
+        if sorted(order) != sorted(valid):
+            order = services.question_order_for(assignment, state.version)
+    else:
+        order = services.question_order_for(assignment, state.version)
+    questions = questions_in_order(state.version, order)
+    return render(
+        request,
+        "records/check.html",
+        {
+            "a": assignment,
+            "state": state,
+            "version": state.version,
+            "items": [{"q": q, "chosen": set(chosen.get(q.pk, ()))} for q in questions],
+            "order": ",".join(str(q.pk) for q in questions),
+            "errors": errors,
+            "attempt_number": len(state.attempts) + 1,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def attempt(request: HttpRequest, assignment_id: int, number: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    found = next((a for a in state.attempts if a.number == number), None)
+    if found is None:
+        raise Http404("No such attempt.")
+    questions = questions_in_order(state.version, found.question_order)
+    results = []
+    for q in questions:
+        chosen = set(found.answers.get(str(q.pk), []))
+        correct = {c.pk for c in q.choices.all() if c.correct}
+        results.append(
+            {
+                "question": q,
+                "right": chosen == correct,
+                "chosen": [c for c in q.choices.all() if c.pk in chosen],
+                "correct": [c for c in q.choices.all() if c.correct],
+            }
+        )
+    wrong = sum(not r["right"] for r in results)
+    return render(
+        request,
+        "records/attempt.html",
+        {
+            "a": assignment,
+            "state": state,
+            "version": state.version,
+            "attempt": found,
+            "results": results,
+            "wrong": wrong,
+        },
+    )
+
+
+class AttestationForm(forms.Form):
+    typed_name = forms.CharField(label="Your full name", max_length=200, required=False)
+    agreed = forms.BooleanField(label="I have read this statement and I agree to it.", required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attest(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    if state.completion:
+        return redirect("records:done", assignment.pk)
+    if not state.lessons_done or state.passed_attempt is None:
+        messages.warning(request, "The attestation comes after every lesson and a passed knowledge check.")
+        return redirect(_resume_url(state))
+    form = AttestationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            completion, created = services.completion_record(
+                assignment=assignment,
+                version_id=_version_id(request),
+                typed_name=form.cleaned_data["typed_name"],
+                agreed=form.cleaned_data["agreed"],
+                ip_address=_client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                actor=request.user,
+            )
+        except services.StaleVersion as error:
+            messages.error(request, _errors(error)[0])
+            return redirect("records:overview", assignment.pk)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for name, items in error.message_dict.items():
+                    form.add_error(name if name in form.fields else None, items)
+            else:
+                form.add_error(None, error)
+        else:
+            if created:
+                messages.success(request, f"Well done: you have completed {completion.version.title}.")
+            return redirect("records:done", assignment.pk)
+    return render(
+        request,
+        "records/attest.html",
+        {"a": assignment, "state": state, "version": state.version, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def done(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment, state = _own(request, assignment_id)
+    if state.completion is None:
+        return redirect(_resume_url(state))
+    completion = state.completion
+    certificate = getattr(completion, "certificate", None)
+    return render(
+        request,
+        "records/done.html",
+        {"a": assignment, "state": state, "completion": completion, "certificate": certificate},
+    )

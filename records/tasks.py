@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="records.render_certificate",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=6,
+    acks_late=True,
+)
+def certificate_render_task(completion_id: int) -> str:
+    from .certificates import certificate_issue
+
+    return certificate_issue(completion_id=completion_id).code
+
+
+@shared_task(name="records.certificate_sweep", acks_late=True)
+def certificate_sweep_task() -> int:
+    """Renders every certificate that is missing (its task was lost, the broker was down, a render failed)."""
+    from .certificates import certificate_issue, certificates_missing
+
+    done = 0
+    for completion_id in certificates_missing():
+        try:
+            certificate_issue(completion_id=completion_id)
+            done += 1
+        except Exception:
+            log.exception("could not render the certificate of completion %s; the next sweep retries", completion_id)
+    return done

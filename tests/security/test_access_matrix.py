@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
+from records.certificates import certificate_issue
+from records.models import Certificate, Completion
 from roles.models import User
+from tests.records.helpers import assignment_of, take
 from tests.security.urlwalk import Route, fill, walk
 
 PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator")
@@ -40,6 +43,17 @@ MATRIX: dict[str, dict | str] = {
     "home": row(302, 302, 302, 302, 302, 302),
     "healthz": same(200),
     "records:training": signed_in(200),  # an auditor (no workforce role) sees an empty list
+    # the player, on the employee's own completed assignment: theirs alone (anyone else 404, not 403)
+    "records:overview": row(302, 200, 404, 404, 404, 404),
+    "records:lesson": row(302, 200, 404, 404, 404, 404),
+    "records:check": row(302, 302, 404, 404, 404, 404),  # completed: the check sends the owner to the result
+    "records:attempt": row(302, 200, 404, 404, 404, 404),
+    "records:attest": row(302, 302, 404, 404, 404, 404),
+    "records:done": row(302, 200, 404, 404, 404, 404),
+    "records:certificates": signed_in(200),  # one's own certificates only
+    # the employee's certificate: its owner, compliance officers and auditors
+    "records:certificate_download": row(302, 200, 404, 200, 200, 404),
+    "records:verify": same(200),  # public
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),
@@ -113,6 +127,8 @@ def expected_for(route: Route) -> dict | str | None:
 def people(employee, manager, compliance_officer, auditor, administrator) -> dict[str, User | None]:
     User.objects.filter(pk=compliance_officer.pk).update(is_staff=True)
     compliance_officer.refresh_from_db()
+    take(assignment_of(employee))  # the employee's objects: a completed assignment, an attempt, a certificate
+    certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     return {
         "anonymous": None,
         "employee": employee,
@@ -139,6 +155,12 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = "sso"
         elif name == "url":
             values[name] = "no-such-page/"
+        elif name == "assignment_id":  # the employee's own completed security-awareness assignment
+            values[name] = str(assignment_of(everyone["employee"]).pk)
+        elif name in ("position", "number"):
+            values[name] = "1"
+        elif name == "code":  # the employee's certificate
+            values[name] = Certificate.objects.get(completion__user=everyone["employee"]).code
         else:
             values[name] = "not-a-real-key"
     return values

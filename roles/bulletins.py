@@ -34,8 +34,9 @@ def bulletin_create(
     roles: Iterable[WorkforceRole] = (),
 ) -> Bulletin:
     """Schedule a security reminder for the workforce or some roles (45 CFR 164.308(a)(5)(ii)(A))."""
-    from .tasks import deliver_bulletins_task
     from hipaa_training.tasks import send_after_commit
+
+    from .tasks import deliver_bulletins_task
 
     roles = list(roles)
     if not everyone and not roles:

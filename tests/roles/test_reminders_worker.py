@@ -118,7 +118,7 @@ def start_worker_process(mail_dir: str) -> subprocess.Popen:
 
 @pytest.mark.postgres
 def test_a_worker_killed_mid_batch_then_a_new_worker_delivers_each_reminder_exactly_once(broker):
-    due = workforce(20)
+    due = workforce(12)
     sent = Delivery.objects.filter(sent_at__isnull=False)
     with tempfile.TemporaryDirectory() as mail_dir:
         first = start_worker_process(mail_dir)

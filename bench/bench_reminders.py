@@ -110,6 +110,10 @@ def main() -> None:
     args = parser.parse_args()
     settings.EMAIL_BACKEND = "__main__.SerializingBackend"
     settings.DEBUG = False
+    # Its own throwaway database, never the one the test suite uses.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    if connection.vendor == "sqlite":
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tempfile.mkdtemp(prefix="bench-")) / "bench.sqlite3")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from courses.loader import load_catalog

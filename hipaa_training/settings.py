@@ -323,3 +323,26 @@ CELERY_BEAT_SCHEDULE["records-certificate-sweep"] = {
     "schedule": crontab(minute="*/15"),
 }
 NAV_ITEMS.append(("My certificates", "records:certificates", ("employee",)))
+
+# --- issue 5: reminders, escalations and security reminders ---
+# One hourly run sends whatever the calendar (the ReminderPolicy row) says is due and not yet sent; the first
+# run of the day sends, the others catch up on anything missed. Bulletins are checked every 10 minutes.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "send-reminders": {"task": "roles.send_reminders", "schedule": crontab(minute=15, hour="7-19")},
+        "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
+    }
+)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+REMINDER_CLAIM_LEASE_SECONDS = env.float("REMINDER_CLAIM_LEASE_SECONDS", default=900)
+REMINDER_MARK_EVERY = env.int("REMINDER_MARK_EVERY", default=200)
+REMINDER_MARK_INTERVAL = env.float("REMINDER_MARK_INTERVAL", default=0.05)
+REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
+BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
+if env.str("EMAIL_FILE_PATH", default=""):
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("roles.context_processors.bulletins")
+NAV_ITEMS += [
+    ("Reminders", "roles:reminder_policy", ("compliance officer",)),
+    ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
+]

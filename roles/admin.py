@@ -15,7 +15,20 @@ from hipaa_training.admin_utils import ReadOnlyAdmin
 
 from . import services
 from .access import require_recent_authentication
-from .models import Assignment, Department, Requirement, SecurityPolicy, User, WorkforceRole
+from .models import (
+    Assignment,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinDelivery,
+    Delivery,
+    Department,
+    ReminderPolicy,
+    Requirement,
+    SecurityPolicy,
+    User,
+    WorkforceRole,
+)
+from .reminders import reminder_policy_update
 from .security import security_policy_update
 
 PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
@@ -197,3 +210,47 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
         saved = security_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in form.Meta.fields})
         obj.pk = saved.pk
         obj._state.adding = False
+
+
+# --- issue 5: reminders and security reminders ---
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    fields = ["before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"]
+    list_display = ["__str__", "before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not ReminderPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ReminderPolicy, form: forms.ModelForm, change: bool) -> None:
+        saved = reminder_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in self.fields})
+        obj.pk = saved.pk
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "period", "assignment", "recipient", "claimed_at", "sent_at"]
+    list_filter = ["kind", "sent_at"]
+    list_select_related = ["assignment__user", "assignment__course", "recipient"]
+    search_fields = ["assignment__user__email", "recipient__email"]
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(ReadOnlyAdmin):
+    list_display = ["title", "everyone", "send_at", "created_by"]
+
+
+@admin.register(BulletinDelivery)
+class BulletinDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["bulletin", "person", "sent_at"]
+    list_select_related = ["bulletin", "person"]
+
+
+@admin.register(BulletinAcknowledgement)
+class BulletinAcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ["bulletin", "person", "acknowledged_at", "ip_address"]
+    list_select_related = ["bulletin", "person"]

@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from courses.models import Course
+from hipaa_training.db import AppendOnlyModel
 
 
 class UserManager(BaseUserManager["User"]):
@@ -208,3 +209,175 @@ class SecurityPolicy(models.Model):
     @classmethod
     def current(cls) -> SecurityPolicy:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+# --- issue 5: reminders, escalations, security bulletins ---
+
+
+def validate_day_list(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        days = [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise ValidationError("Write whole numbers of days separated by commas, for example 14, 7, 1.") from None
+    if not days or any(d < 1 or d > 365 for d in days):
+        raise ValidationError("Each number of days before the due date must be between 1 and 365.")
+
+
+class ReminderPolicy(models.Model):
+    """The reminder calendar as data (one row): a compliance officer changes it, no code does."""
+
+    before_due_days = models.CharField(
+        max_length=60,
+        default="14, 7, 1",
+        validators=[validate_day_list],
+        help_text="Days before the due date on which the person is reminded, separated by commas.",
+    )
+    overdue_every_days = models.PositiveSmallIntegerField(
+        default=7, help_text="After the due-date reminder, remind again every N days while overdue."
+    )
+    manager_after_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days overdue after which the person's manager is told (weekly digest)."
+    )
+    officer_after_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days overdue after which the compliance officers are told (weekly digest)."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "reminder policy"
+        verbose_name_plural = "reminder policy"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(overdue_every_days__gte=1), name="reminder_every_positive"),
+            models.CheckConstraint(condition=models.Q(manager_after_days__gte=1), name="reminder_manager_positive"),
+            models.CheckConstraint(condition=models.Q(officer_after_days__gte=1), name="reminder_officer_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return "Reminder policy"
+
+    @classmethod
+    def current(cls) -> ReminderPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+    @property
+    def before_due(self) -> list[int]:
+        """The reminder days before the due date, largest first."""
+        return sorted({int(p) for p in self.before_due_days.replace(" ", "").split(",") if p}, reverse=True)
+
+
+class Delivery(models.Model):
+    """One message (or one part of a digest) that the calendar sends, claimed before it is sent.
+
+    The unique constraints make "at most once per (assignment, kind, period)" a fact of the database:
+    a run inserts the rows it means to send with ON CONFLICT DO NOTHING and sends only the rows it
+    inserted (its claim token). See roles/reminders.py for the recovery rule after a worker dies.
+    """
+
+    BEFORE_DUE = "before_due"
+    DUE = "due"
+    OVERDUE = "overdue"
+    NUDGE = "nudge"
+    MANAGER = "escalation_manager"
+    OFFICER = "escalation_officer"
+    DIGEST = "digest"
+    BULLETIN = "bulletin"
+    KINDS = [
+        (BEFORE_DUE, "Before the due date"),
+        (DUE, "On the due date"),
+        (OVERDUE, "Overdue"),
+        (NUDGE, "Nudge from the compliance officer"),
+        (MANAGER, "Escalation to the manager"),
+        (OFFICER, "Escalation to the compliance officers"),
+        (DIGEST, "Daily digest"),
+        (BULLETIN, "Security reminder"),
+    ]
+    PERSONAL = (BEFORE_DUE, DUE, OVERDUE, NUDGE)
+
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For digests and bulletins; reminders go to the assignment's person (or manager, officers).",
+    )
+    bulletin = models.ForeignKey("Bulletin", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
+    kind = models.CharField(max_length=20, choices=KINDS)
+    period = models.CharField(max_length=20, help_text="Which occurrence: days before due, overdue week, date...")
+    created_at = models.DateTimeField(default=timezone.now)
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "kind", "period"],
+                condition=models.Q(assignment__isnull=False),
+                name="unique_delivery_per_assignment",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "period"],
+                condition=models.Q(assignment__isnull=True),
+                name="unique_delivery_per_recipient",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["claimed_at"], condition=models.Q(sent_at__isnull=True), name="delivery_unsent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.period})"
+
+
+class Bulletin(AppendOnlyModel):
+    """A security reminder (45 CFR 164.308(a)(5)(ii)(A)): once written it is never edited."""
+
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown.")
+    everyone = models.BooleanField(default=True, help_text="The whole workforce; otherwise only the roles chosen.")
+    roles = models.ManyToManyField(WorkforceRole, blank=True, related_name="bulletins")
+    send_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-send_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BulletinDelivery(AppendOnlyModel):
+    """Evidence that a security reminder was e-mailed to a person."""
+
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.PROTECT, related_name="sent_to")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "bulletin deliveries"
+        constraints = [models.UniqueConstraint(fields=["bulletin", "person"], name="unique_bulletin_delivery")]
+
+
+class BulletinAcknowledgement(AppendOnlyModel):
+    """Evidence that a person read and acknowledged a security reminder."""
+
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.PROTECT, related_name="acknowledgements")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bulletin", "person"], name="unique_bulletin_ack")]

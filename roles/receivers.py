@@ -41,5 +41,11 @@ def _ensure_access_groups(sender: Any, **kwargs: Any) -> None:
         "view_attestationsignature",
         "view_certificate",
         "view_certificaterevocation",
+        "view_reminderpolicy",
+        "change_reminderpolicy",
+        "view_delivery",
+        "view_bulletin",
+        "view_bulletindelivery",
+        "view_bulletinacknowledgement",
     ]
     officer.permissions.add(*Permission.objects.filter(codename__in=wanted))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +39,8 @@ def _missing(marker: str) -> str | None:
             import playwright  # noqa: F401
         except ImportError:
             return "needs the playwright package"
+        if not (Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js").exists():
+            return "needs axe-core (npm install; `make test` does it)"
     return None
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from records.certificates import certificate_issue
 from records.models import Certificate, Completion
-from roles.models import User
+from roles.bulletins import bulletin_create
+from roles.models import Bulletin, User
 from tests.records.helpers import assignment_of, take
 from tests.security.urlwalk import Route, fill, walk
 
@@ -54,6 +56,14 @@ MATRIX: dict[str, dict | str] = {
     # the employee's certificate: its owner, compliance officers and auditors
     "records:certificate_download": row(302, 200, 404, 200, 200, 404),
     "records:verify": same(200),  # public
+    # reminders and security reminders (roles)
+    "roles:reminder_policy": row(302, 403, 403, 200, 403, 403),
+    "roles:nudge": same(405),  # POST only (its three cases: tests/roles/test_reminders.py)
+    "roles:bulletin_list": row(302, 403, 403, 200, 403, 403),
+    "roles:bulletin_new": row(302, 403, 403, 200, 403, 403),
+    "roles:bulletin_report": row(302, 403, 403, 200, 403, 403),
+    "roles:bulletin": row(302, 200, 200, 200, 404, 200),  # its audience: the workforce (the auditor is not)
+    "roles:bulletin_ack": same(405),  # POST only (tests/roles/test_bulletins.py)
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),
@@ -129,6 +139,7 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
     compliance_officer.refresh_from_db()
     take(assignment_of(employee))  # the employee's objects: a completed assignment, an attempt, a certificate
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
+    bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer)
     return {
         "anonymous": None,
         "employee": employee,
@@ -159,6 +170,10 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = str(assignment_of(everyone["employee"]).pk)
         elif name in ("position", "number"):
             values[name] = "1"
+        elif name == "person_id":
+            values[name] = str(everyone["employee"].pk)
+        elif name == "bulletin_id":
+            values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate
             values[name] = Certificate.objects.get(completion__user=everyone["employee"]).code
         else:

@@ -1,0 +1,142 @@
+"""A reminder run for N people with 3 assignments each: total time and number of queries.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hipaa /work/main/.venv/bin/python bench/bench_reminders.py
+    /work/main/.venv/bin/python bench/bench_reminders.py --people 2000      # SQLite (a throwaway file)
+
+A throwaway test database is created and dropped. Every assignment is due for something on the day of the
+run (14 days before, due today, or two weeks overdue), 20% of people chose the daily digest and every ten
+people share a manager, so the run sends reminders, digests and both escalations: the worst day there is.
+Mail goes to a backend that serialises each message as SMTP would and drops it, so the figures include
+rendering and building every message but not a mail server's round trips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hipaa_training.settings")
+if not os.environ.get("DATABASE_URL"):
+    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='bench-')}/bench.sqlite3"
+os.environ.pop("REDIS_URL", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+
+class SerializingBackend(BaseEmailBackend):
+    """Builds the bytes an SMTP backend would send, then drops them."""
+
+    sent = 0
+
+    def send_messages(self, email_messages: list) -> int:
+        for message in email_messages:
+            message.message().as_bytes()
+            SerializingBackend.sent += 1
+        return len(email_messages)
+
+
+def populate(people: int, start: int) -> None:
+    from courses.models import Course
+    from roles.access import COMPLIANCE_OFFICER
+    from roles.models import Assignment, User, WorkforceRole
+
+    billing = WorkforceRole.objects.get(slug="billing")
+    courses = list(Course.objects.filter(requirements__role=billing).order_by("pk"))
+    today = timezone.localdate()
+    managers = User.objects.bulk_create(
+        User(email=f"m{start + i}@bench.test", full_name=f"Manager {start + i}", workforce_role=billing, password="!")
+        for i in range(people // 10)
+    )
+    users = User.objects.bulk_create(
+        User(
+            email=f"p{start + i}@bench.test",
+            full_name=f"Person {start + i}",
+            workforce_role=billing,
+            manager=managers[i // 10],
+            reminder_digest=i % 5 == 0,
+            password="!",
+        )
+        for i in range(people)
+    )
+    offsets = [14, 0, -14]
+    Assignment.objects.bulk_create(
+        Assignment(
+            user=u,
+            course=c,
+            cycle=1,
+            reason=Assignment.NEW_HIRE,
+            assigned_on=today - dt.timedelta(days=30),
+            due_on=today + dt.timedelta(days=offset),
+        )
+        for u in users
+        for c, offset in zip(courses, offsets, strict=True)
+    )
+    officer = User.objects.create_user(email=f"officer{start}@bench.test", full_name="Olivia Officer")
+    officer.groups.add(Group.objects.get(name=COMPLIANCE_OFFICER))
+
+
+def measure(label: str) -> None:
+    from roles.reminders import reminders_send
+
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        result = reminders_send()
+    elapsed = time.perf_counter() - started
+    print(
+        f"{label:<34} {elapsed:7.2f} s  {len(queries.captured_queries):6d} queries  "
+        f"{result.deliveries:6d} deliveries  {result.messages:6d} messages  "
+        f"{result.deliveries / elapsed if elapsed else 0:8.0f} deliveries/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=10_000)
+    args = parser.parse_args()
+    settings.EMAIL_BACKEND = "__main__.SerializingBackend"
+    settings.DEBUG = False
+    # Its own throwaway database, never the one the test suite uses.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    if connection.vendor == "sqlite":
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tempfile.mkdtemp(prefix="bench-")) / "bench.sqlite3")
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        from courses.loader import load_catalog
+        from roles.defaults import load_default_roles
+
+        load_catalog()
+        load_default_roles()
+        print(f"database: {connection.vendor}; batch size {settings.REMINDER_BATCH_SIZE}")
+        small = max(args.people // 10, 100)
+        populate(small, 0)
+        measure(f"first run, {small} people")
+        measure(f"second run, {small} people")
+        from roles.models import Assignment, Delivery, User
+
+        Delivery.objects.all().delete()
+        Assignment.objects.all().delete()
+        User.objects.all().delete()
+        populate(args.people, 100_000)
+        measure(f"first run, {args.people} people")
+        measure(f"second run, {args.people} people")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+
+def bulletins(request: HttpRequest) -> dict[str, Any]:
+    """Security reminders the signed-in person has not acknowledged (queried only if a page shows them)."""
+    from .bulletins import unacknowledged_for
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"pending_bulletins": lambda: list(unacknowledged_for(user).order_by("-send_at")[:5])}

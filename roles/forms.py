@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from .models import ReminderPolicy, WorkforceRole
+
+
+class ReminderPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ReminderPolicy
+        fields = ["before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"]
+        labels = {
+            "before_due_days": "Remind this many days before the due date",
+            "overdue_every_days": "While overdue, remind every (days)",
+            "manager_after_days": "Tell the manager when overdue for (days)",
+            "officer_after_days": "Tell the compliance officers when overdue for (days)",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("overdue_every_days", "manager_after_days", "officer_after_days"):
+            if data.get(name) is not None and data[name] < 1:
+                self.add_error(name, "Use at least 1 day.")
+        return data
+
+
+class BulletinForm(forms.Form):
+    AUDIENCES = [("everyone", "The whole workforce"), ("roles", "Only the workforce roles chosen below")]
+
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), help_text="Markdown: **bold**, lists, links.")
+    audience = forms.ChoiceField(choices=AUDIENCES, widget=forms.RadioSelect, initial="everyone")
+    roles = forms.ModelMultipleChoiceField(
+        queryset=WorkforceRole.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    send_at = forms.DateTimeField(
+        label="Send at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        help_text="Leave as it is to send now.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["send_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("audience") == "roles" and not data.get("roles"):
+            self.add_error("roles", "Choose at least one workforce role, or send it to the whole workforce.")
+        return data

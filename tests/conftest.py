@@ -151,3 +151,10 @@ def login(client: Any) -> Any:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- issue 3 ---
+@pytest.fixture(autouse=True)
+def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
+    """Each test signs its own anchors: the database is emptied between tests, an anchor log would not be."""
+    settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"

@@ -29,6 +29,8 @@ def _audit_status() -> AuditStatus:
     last = AuditVerification.objects.order_by("-checked_at", "-pk").first()
     if last is None:
         return AuditStatus(False, None, "The audit trail has not been verified yet: run verify_audit_chain.")
+    if not last.ok and last.problem_seq is None:
+        return AuditStatus(False, last.checked_at, f"Audit trail {last.problem_kind}: {last.detail}")
     if not last.ok:
         return AuditStatus(
             False,

@@ -246,4 +246,4 @@ CELERY_BEAT_SCHEDULE["verify-audit-chain"] = {
     "schedule": crontab(hour=3, minute=30),
 }
 AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", default=36)
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")  # type: ignore[index]

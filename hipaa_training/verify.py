@@ -23,6 +23,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ MISSING = "missing"
 INSERTED = "inserted"
 OUT_OF_ORDER = "out of order"
 BAD_ANCHOR = "bad anchor"
+NOT_ANCHORED = "not anchored"
 
 WINDOW = 8  # how far around a bad row to look for where its content really belongs
 FIELDS = (
@@ -228,18 +230,22 @@ def _walk(stream: Iterator[Row], by_seq: dict[int, dict[str, Any]], result: Resu
 def verification_record(*, anchor_head: bool = True, result: Result | None = None) -> AuditVerification:
     """Verify the audit trail and, when whole, sign its head: integrity of evidence (45 CFR 164.312(c)(1))."""
     result = result or verify()
-    anchored = anchor.anchor_head(seq=result.head_seq, hash=result.head_hash) if result.ok and anchor_head else None
-    problem = result.problem
+    anchored, problem = None, result.problem
+    if result.ok and anchor_head:
+        try:
+            anchored = anchor.anchor_head(seq=result.head_seq, hash=result.head_hash)
+        except ImproperlyConfigured as exc:  # the officers must hear of it, not only the worker's log
+            problem = Problem(0, NOT_ANCHORED, str(exc))
     with transaction.atomic():
         return AuditVerification.objects.create(
             checked_at=timezone.now(),
-            ok=result.ok,
+            ok=problem is None,
             events=result.events,
             head_seq=result.head_seq,
             head_hash=result.head_hash,
             anchors_checked=result.anchors_checked,
             anchored_seq=anchored["seq"] if anchored else None,
-            problem_seq=problem.seq if problem else None,
+            problem_seq=problem.seq if problem and problem.seq else None,
             problem_kind=problem.kind if problem else "",
             detail=problem.detail if problem else "",
             seconds=round(result.seconds, 3),

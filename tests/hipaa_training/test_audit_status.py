@@ -89,3 +89,11 @@ def test_the_nightly_task_runs_on_a_real_worker(catalog):
             time.sleep(0.1)
     outcome = AuditVerification.objects.get()
     assert outcome.ok and outcome.anchored_seq == audit.head().seq
+
+
+def test_a_compliance_officer_is_warned_when_the_anchor_key_is_missing(settings, tmp_path, login, compliance_officer):
+    settings.PRODUCTION, settings.AUDIT_ANCHOR_KEY = True, ""
+    settings.AUDIT_ANCHOR_KEY_FILE = tmp_path / "no-such.key"
+    verify_audit_chain_task.delay()
+    html = page(login(compliance_officer))
+    assert "audit-bad" in html and "Audit trail not anchored: No audit anchor key" in html

@@ -5,10 +5,11 @@ few rows around it, so the report names what an attacker with database access di
 
 - changed: the row's content no longer gives its hash (or a later row chained to a different version of it);
 - missing: a sequence number is absent (deleted rows, or later rows renumbered to close the gap);
-- inserted: a row that the next genuine row does not chain to sits in the sequence;
+- inserted: a row sits where the next genuine row's content says another one was (later rows renumbered);
 - out of order: a row verifies only under another row's sequence number (rows swapped).
 
-Anchors (hipaa_training.anchor) catch the one thing a chain cannot: a rewrite of every hash from some point on.
+Anchors (hipaa_training.anchor) catch what a chain cannot: a rewrite of every hash from some point on, and
+the newest events deleted.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -72,7 +73,6 @@ class Result:
     anchors_checked: int = 0
     seconds: float = 0.0
     problem: Problem | None = None
-    anchored: dict[str, Any] | None = field(default=None)
 
     @property
     def ok(self) -> bool:
@@ -93,21 +93,31 @@ def _at_text(at: dt.datetime | str) -> str:
     return at.isoformat(timespec="microseconds")[:26] + "Z"
 
 
-def _row_hash(row: Row, seq: int | None = None) -> str:
+def _row_hash(
+    row: Row,
+    seq: int | None = None,
+    *,
+    _str: Callable[[str], str] = _encode_str,
+    _json: Callable[[Any], str] = _encode_json,
+    _sha256: Callable[[bytes], Any] = hashlib.sha256,
+) -> str:
     """The hash a row should carry if it were event number `seq` (default: its own).
 
-    Byte for byte what audit.canonical gives (keys in sorted order), built without a dict for speed.
+    Byte for byte what audit.canonical gives (keys in sorted order), built without a dict for speed; the
+    keyword defaults bind the helpers locally (this runs once per event).
     """
-    actor_id, data = row[2], row[7]
-    if isinstance(data, str):
+    actor_id, at, data = row[2], row[1], row[7]
+    if data.__class__ is str:
         data = _decode_json(data)
+    if at.__class__ is not str:
+        at = _at_text(at)
     canonical = (
-        f'{{"action":{_encode_str(row[4])},"actor":{_encode_str(row[3])},'
-        f'"actor_id":{"null" if actor_id is None else int(actor_id)},"at":"{_at_text(row[1])}",'
-        f'"data":{_encode_json(data)},"seq":{row[0] if seq is None else seq},'
-        f'"subject_id":{_encode_str(row[6])},"subject_type":{_encode_str(row[5])}}}'
+        f'{{"action":{_str(row[4])},"actor":{_str(row[3])},'
+        f'"actor_id":{"null" if actor_id is None else int(actor_id)},"at":"{at}",'
+        f'"data":{_json(data)},"seq":{row[0] if seq is None else seq},'
+        f'"subject_id":{_str(row[6])},"subject_type":{_str(row[5])}}}'
     )
-    return hashlib.sha256((row[8] + canonical).encode()).hexdigest()
+    return _sha256((row[8] + canonical).encode()).hexdigest()
 
 
 def _true_seq(row: Row) -> int | None:

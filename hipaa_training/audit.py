@@ -100,10 +100,15 @@ def _table() -> str:
 
 
 def _lock_head() -> tuple[int, str]:
+    select_head = f"SELECT seq, hash FROM {_table()} ORDER BY seq DESC LIMIT 1"  # noqa: S608
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
-        cursor.execute(f"SELECT seq, hash FROM {_table()} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+            # Two statements, one round trip. The head is read by the second, whose snapshot is taken after
+            # the lock is granted: it sees the event the previous holder committed.
+            cursor.execute(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {select_head}")
+            cursor.nextset()
+        else:
+            cursor.execute(select_head)
         head = cursor.fetchone()
     return (head[0], head[1]) if head else (0, GENESIS_HASH)
 
@@ -134,9 +139,16 @@ def _insert(rows: list[AuditEvent]) -> None:
             )
         )
     columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    one_row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    # Multi-row VALUES, not executemany: psycopg's executemany costs extra round trips (pipeline mode).
+    size = max(1, connection.ops.bulk_batch_size(list(_COLUMNS), rows))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {_table()} ({columns}) VALUES ({placeholders})", params)  # noqa: S608
+        for start in range(0, len(params), size):
+            batch = params[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {_table()} ({columns}) VALUES {', '.join([one_row] * len(batch))}",  # noqa: S608
+                [value for row_params in batch for value in row_params],
+            )
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias

@@ -25,3 +25,26 @@ class AuditEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_label or 'system'}"
+
+
+class AuditVerification(AppendOnlyModel):
+    """The outcome of one check of the audit trail (the nightly job's record, shown to compliance officers)."""
+
+    checked_at = models.DateTimeField(db_index=True)
+    ok = models.BooleanField()
+    events = models.PositiveBigIntegerField()
+    head_seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    anchors_checked = models.PositiveIntegerField(default=0)
+    anchored_seq = models.BigIntegerField(null=True, blank=True, help_text="The head signed after this check.")
+    problem_seq = models.BigIntegerField(null=True, blank=True)
+    problem_kind = models.CharField(max_length=20, blank=True)
+    detail = models.TextField(blank=True)
+    seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["-checked_at"]
+        get_latest_by = "checked_at"
+
+    def __str__(self) -> str:
+        return f"{'whole' if self.ok else 'BROKEN'} at {self.checked_at:%Y-%m-%d %H:%M}"

@@ -346,3 +346,15 @@ NAV_ITEMS += [
     ("Reminders", "roles:reminder_policy", ("compliance officer",)),
     ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
 ]
+
+# --- issue 3: tamper-evident audit trail (verification, anchors, nightly check) ---
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL: readers (the chain verification, reports) never block the writer; NORMAL sync keeps a commit
+    # durable against a crash of the process (not of the machine) without an fsync per write.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+CELERY_BEAT_SCHEDULE["verify-audit-chain"] = {
+    "task": "hipaa_training.verify_audit_chain",
+    "schedule": crontab(hour=3, minute=30),
+}
+AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", default=36)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")  # type: ignore[index]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -25,3 +25,11 @@ def send_after_commit(task: Task, *args: Any) -> None:
             log.warning("could not queue %s%r; the periodic sweep will catch up", task.name, args, exc_info=True)
 
     transaction.on_commit(_send)
+
+
+@shared_task(name="hipaa_training.verify_audit_chain", acks_late=True)
+def verify_audit_chain_task() -> int:
+    """Nightly: verify the whole chain, anchor its head when whole, record the outcome for the banner."""
+    from .verify import verification_record
+
+    return verification_record(anchor_head=True).pk

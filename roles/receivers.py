@@ -32,6 +32,7 @@ def _ensure_access_groups(sender: Any, **kwargs: Any) -> None:
         *(f"{verb}_requirement" for verb in ("view", "add", "change", "delete")),
         "view_assignment",
         "view_auditevent",
+        "view_auditverification",
         "view_course",
         "view_courseversion",
         "view_lesson",

@@ -213,3 +213,10 @@ def just_signed_in(client: Any, person: User) -> None:
     session[AUTH_AT_KEY] = now
     session[SEEN_AT_KEY] = now
     session.save()
+
+
+# --- issue 3 ---
+@pytest.fixture(autouse=True)
+def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
+    """Each test signs its own anchors: the database is emptied between tests, an anchor log would not be."""
+    settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"

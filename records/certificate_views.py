@@ -31,8 +31,12 @@ def certificate_download(request: HttpRequest, code: str) -> FileResponse:
     owner = certificate.completion.user
     if owner.pk != request.user.pk and not can_see_all_records(request.user):
         raise Http404("No such certificate.")
-    if owner.pk != request.user.pk:
-        audit.record("certificate.downloaded", actor=request.user, subject=certificate, data={"code": code})
+    audit.record(
+        "certificate.downloaded",
+        actor=request.user,
+        subject=certificate,
+        data={"code": code, "owner": owner.email, "own": owner.pk == request.user.pk},
+    )
     response = FileResponse(
         default_storage.open(certificate.file, "rb"),
         content_type="application/pdf",

@@ -136,6 +136,88 @@ def admin_change(request) -> None:
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
+# --- issue 4: the learner's evidence, certificates (records) ---
+def _employee_assignment(request):
+    from tests.records.helpers import assignment_of
+
+    return assignment_of(request.getfixturevalue("employee"))
+
+
+def quiz_attempted(request) -> None:
+    from tests.records.helpers import attempt, see_lessons
+
+    assignment = _employee_assignment(request)
+    see_lessons(assignment)
+    attempt(assignment, right=False)
+
+
+def _passed(request):
+    from tests.records.helpers import attempt, see_lessons
+
+    assignment = _employee_assignment(request)
+    see_lessons(assignment)
+    attempt(assignment, right=True)
+    return assignment
+
+
+def attestation_signed(request) -> None:
+    from tests.records.helpers import complete
+
+    complete(_passed(request))
+
+
+def _certificate(request):
+    from records.certificates import certificate_issue
+    from tests.records.helpers import complete
+
+    completion, _ = complete(_passed(request))
+    return certificate_issue(completion_id=completion.pk)
+
+
+def certificate_revoked(request) -> None:
+    from records.services import certificate_revoke
+
+    certificate = _certificate(request)
+    officer = request.getfixturevalue("compliance_officer")
+    certificate_revoke(certificate=certificate, reason="Issued to the wrong person.", actor=officer)
+
+
+def certificate_verified(request) -> None:
+    code = _certificate(request).code
+    assert _client(request).get(reverse("records:verify", args=[code])).status_code == 200
+
+
+def certificate_downloaded(request) -> None:
+    code = _certificate(request).code
+    response = _logged_in(request, "employee").get(reverse("records:certificate_download", args=[code]))
+    assert response.status_code == 200
+
+
+# --- issue 5: security reminders and nudges (roles) ---
+def _bulletin(request):
+    from django.utils import timezone
+
+    from roles.bulletins import bulletin_create
+
+    officer = request.getfixturevalue("compliance_officer")
+    return bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=officer)
+
+
+def bulletin_created(request) -> None:
+    _bulletin(request)
+
+
+def bulletin_acknowledged(request) -> None:
+    bulletin = _bulletin(request)
+    assert _logged_in(request, "employee").post(reverse("roles:bulletin_ack", args=[bulletin.pk])).status_code == 302
+
+
+def reminder_nudged(request) -> None:
+    assignment = _employee_assignment(request)
+    url = reverse("roles:nudge", args=[assignment.user_id, assignment.pk])
+    assert _logged_in(request, "compliance_officer").post(url).status_code == 302
+
+
 ACTIONS: list[tuple[str, Callable]] = [
     ("auth.login", login),
     ("auth.login_failed", login_failed),
@@ -152,6 +234,16 @@ ACTIONS: list[tuple[str, Callable]] = [
     ("catalog.version_published", catalog_version_published),
     ("assignment.created", assignment_created),
     ("admin.changed", admin_change),
+    ("quiz.attempted", quiz_attempted),
+    ("attestation.signed", attestation_signed),
+    ("completion.recorded", attestation_signed),
+    ("certificate.issued", certificate_verified),
+    ("certificate.revoked", certificate_revoked),
+    ("certificate.verified", certificate_verified),
+    ("certificate.downloaded", certificate_downloaded),
+    ("bulletin.created", bulletin_created),
+    ("bulletin.acknowledged", bulletin_acknowledged),
+    ("reminder.nudged", reminder_nudged),
 ]
 
 

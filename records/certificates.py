@@ -63,7 +63,8 @@ def valid_until_for(completion: Completion) -> dt.date | None:
 
 def certificate_html(completion: Completion, code: str, valid_until: dt.date | None) -> str:
     url = verification_url(code)
-    qr = segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark="#111")
+    # A PNG: WeasyPrint draws an SVG path of ~1,000 modules in Python, a bitmap it only embeds.
+    qr = segno.make(url, error="m").png_data_uri(scale=4, border=2, dark="#111")
     return render_to_string(
         "records/certificate_pdf.html",
         {

@@ -151,3 +151,12 @@ def login(client: Any) -> Any:
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- issue 6 ---
+
+
+@pytest.fixture
+def officer(catalog: None) -> User:
+    """A compliance officer with no workforce role, so they add no assignments to the figures."""
+    return make_person("olga.officer@example.test", "Olga Officer", None, groups=(access.COMPLIANCE_OFFICER,))

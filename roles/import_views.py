@@ -24,7 +24,7 @@ class ApplyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @access.access_required(access.COMPLIANCE_OFFICER)
 def import_upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     context = {"form": form, "columns": COLUMNS, "max_bytes": max_bytes()}
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -194,8 +194,15 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
         ).encode()
         manifest_sha = hashlib.sha256(manifest).hexdigest()
         zf.writestr(MANIFEST, manifest)
-        zf.writestr(MANIFEST_SHA, f"{manifest_sha}  {MANIFEST}\n")
+        zf.writestr(MANIFEST_SHA, manifest_sha_file(manifest_sha))
     return manifest_sha
+
+
+def manifest_sha_file(manifest_sha: str) -> str:
+    """`sha256sum -c` format, plus a checksum of that line, so a change to this file is told from one to the
+    manifest."""
+    line = f"{manifest_sha}  {MANIFEST}\n"
+    return f"{line}# {hashlib.sha256(line.encode()).hexdigest()}\n"
 
 
 # --- checking a bundle offline ---
@@ -238,16 +245,20 @@ def verify_bundle(path: Any) -> Verification:
             return result
         try:
             manifest_bytes = zf.read(MANIFEST)
-            recorded = zf.read(MANIFEST_SHA).decode("ascii", "replace").split()
         except zipfile.BadZipFile as exc:
             result.problems.append(f"{MANIFEST}: cannot be read ({exc})")
             return result
+        try:
+            recorded = zf.read(MANIFEST_SHA).decode("ascii")
+        except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
+            recorded = f"unreadable: {exc}"
         result.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
-        if len(recorded) != 2 or recorded[1] != MANIFEST or len(recorded[0]) != 64:
-            result.problems.append(f"{MANIFEST_SHA}: does not match (it should read '<sha256>  {MANIFEST}')")
-        elif recorded[0] != result.manifest_sha256:
+        lines = recorded.splitlines()
+        if len(lines) != 2 or manifest_sha_file(lines[0].split(" ")[0]) != recorded:
+            result.problems.append(f"{MANIFEST_SHA}: does not match (its checksum line is wrong; it was changed)")
+        elif lines[0].split(" ")[0] != result.manifest_sha256:
             result.problems.append(
-                f"{MANIFEST}: does not match (SHA-256 {result.manifest_sha256}, {MANIFEST_SHA} says {recorded[0]})"
+                f"{MANIFEST}: does not match (SHA-256 {result.manifest_sha256}, {MANIFEST_SHA} says {lines[0][:64]})"
             )
         try:
             manifest = json.loads(manifest_bytes)

@@ -112,3 +112,35 @@ def complete(
             )
     assignment.completed_at = when
     return completion
+
+
+def grow(n: int, start: int, *, completed_every: int = 2) -> None:
+    """`n` more people with their role's modules, written in bulk (for query-count tests, not behaviour)."""
+    from roles.models import Requirement
+
+    roles = [role("billing"), role("intake"), role("it")]
+    department = DepartmentFactory(name="Billing Operations")
+    people = User.objects.bulk_create(
+        [
+            User(
+                email=f"grown{i}@example.test",
+                full_name=f"Grown {i}",
+                password="!",
+                workforce_role=roles[i % 3],
+                department=department,
+                hire_date=today(),
+            )
+            for i in range(start, start + n)
+        ]
+    )
+    courses = {r.pk: list(Requirement.objects.filter(role=r).values_list("course_id", flat=True)) for r in roles}
+    Assignment.objects.bulk_create(
+        [
+            Assignment(user=p, course_id=c, reason=Assignment.NEW_HIRE, assigned_on=today(), due_on=today())
+            for p in people
+            for c in courses[p.workforce_role_id]
+        ]
+    )
+    for i, p in enumerate(people):
+        if i % completed_every == 0:
+            complete(Assignment.objects.filter(user=p).first(), timezone.now(), certificate=i % 4 == 0)

@@ -252,6 +252,6 @@ AUDITOR_WRITE_ALLOWED = env.list(
 )
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES + 65536)
-DASHBOARD_LIST_LIMIT = env.int("DASHBOARD_LIST_LIMIT", default=100)
+DASHBOARD_LIST_LIMIT = env.int("DASHBOARD_LIST_LIMIT", default=25)
 NEW_HIRE_WINDOW_DAYS = env.int("NEW_HIRE_WINDOW_DAYS", default=365)
 CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "records.report_pdf"]  # the report/bundle task

@@ -31,7 +31,7 @@ DUE_SOON_DAYS = 30
 
 
 def list_limit() -> int:
-    return int(getattr(settings, "DASHBOARD_LIST_LIMIT", 100))
+    return int(getattr(settings, "DASHBOARD_LIST_LIMIT", 25))
 
 
 def new_hire_window_days() -> int:
@@ -134,34 +134,45 @@ class Matrix:
         ]
 
 
-def _matrix(qs: QuerySet[Assignment], day: dt.date, key: str, label: str, empty: str) -> Matrix:
+def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
+    """Role x module and department x module from ONE grouped query (role, department, module)."""
     grouped = (
-        qs.values(key, label, "course_id", "course__title")
+        qs.values(
+            "user__workforce_role_id",
+            "user__workforce_role__name",
+            "user__department_id",
+            "user__department__name",
+            "course_id",
+            "course__title",
+        )
         .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
         .order_by()
     )
-    rows: dict[int | None, str] = {}
-    columns: dict[int, str] = {}
-    cells: dict[tuple[int | None, int], Cell] = {}
-    row_totals: dict[int | None, Cell] = {}
-    column_totals: dict[int, Cell] = {}
+    builders = [
+        ("user__workforce_role_id", "user__workforce_role__name", "(no role)", {}, {}, {}, {}, {}),
+        ("user__department_id", "user__department__name", "(no department)", {}, {}, {}, {}, {}),
+    ]
     for g in grouped:
-        row_key, col = g[key], g["course_id"]
-        rows[row_key] = g[label] or empty
-        columns[col] = g["course__title"]
-        cells[(row_key, col)] = Cell(g["total"], g["done"], g["overdue"])
-        for totals, k in ((row_totals, row_key), (column_totals, col)):
-            cell = totals.setdefault(k, Cell())
-            cell.total += g["total"]
-            cell.done += g["done"]
-            cell.overdue += g["overdue"]
-    return Matrix(
-        rows=sorted(rows.items(), key=lambda kv: kv[1].lower()),
-        columns=sorted(columns.items(), key=lambda kv: kv[1].lower()),
-        cells=cells,
-        row_totals=row_totals,
-        column_totals=column_totals,
+        for key, label, empty, rows, columns, cells, row_totals, column_totals in builders:
+            row_key, col = g[key], g["course_id"]
+            rows[row_key] = g[label] or empty
+            columns[col] = g["course__title"]
+            for table, k in ((cells, (row_key, col)), (row_totals, row_key), (column_totals, col)):
+                cell = table.setdefault(k, Cell())
+                cell.total += g["total"]
+                cell.done += g["done"]
+                cell.overdue += g["overdue"]
+    role, department = (
+        Matrix(
+            rows=sorted(rows.items(), key=lambda kv: kv[1].lower()),
+            columns=sorted(columns.items(), key=lambda kv: kv[1].lower()),
+            cells=cells,
+            row_totals=row_totals,
+            column_totals=column_totals,
+        )
+        for _, _, _, rows, columns, cells, row_totals, column_totals in builders
     )
+    return role, department
 
 
 @dataclass
@@ -364,8 +375,7 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         on_time=Count("id", filter=on_time_q(day)),
         people=Count("user_id", distinct=True),
     )
-    by_role = _matrix(qs, day, "user__workforce_role_id", "user__workforce_role__name", "(no role)")
-    by_department = _matrix(qs, day, "user__department_id", "user__department__name", "(no department)")
+    by_role, by_department = _matrices(qs, day)
     related = ("user", "user__department", "user__workforce_role", "course")
     limit = list_limit()
     overdue_list = list(

@@ -37,9 +37,11 @@ def backend() -> str:
 @contextmanager
 def scratch_database() -> Iterator[None]:
     """A fresh database (test_<name> on PostgreSQL, a temporary file on SQLite), dropped afterwards."""
+    test = settings.DATABASES["default"].setdefault("TEST", {})
     if backend() == "SQLite":
-        path = Path(tempfile.mkdtemp(prefix="hipaa-bench-")) / "bench.sqlite3"
-        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(path)
+        test["NAME"] = str(Path(tempfile.mkdtemp(prefix="hipaa-bench-")) / "bench.sqlite3")
+    else:  # never the test suite's test_<name>, which may be in use
+        test["NAME"] = f"bench_{settings.DATABASES['default']['NAME']}"
     old = setup_databases(verbosity=0, interactive=False)
     try:
         from courses.loader import load_catalog

@@ -44,17 +44,37 @@ def stream(request, sample_every: int = 50) -> tuple[int, int, float, float]:
     return lines - 1, size, time.perf_counter() - t0, peak_rss - start_rss
 
 
+def bundle_figures(people: int, assignments: int, evidence: int) -> None:
+    from records.bundle import build_bundle, verify_bundle
+    from records.exports import ExportFilters
+
+    t0 = time.perf_counter()
+    out = io.BytesIO()
+    build_bundle(ExportFilters(), out)
+    seconds = time.perf_counter() - t0
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as zf:
+        files = len(zf.namelist())
+        pdf = zf.getinfo("report/training_report.pdf").file_size
+    t1 = time.perf_counter()
+    out.seek(0)
+    ok = verify_bundle(out).ok
+    print(
+        f"\nevidence bundle, {people:,} people ({assignments:,} assignments, "
+        f"{evidence:,} completions with certificates): built in {seconds:.1f} s, "
+        f"{len(out.getvalue()) / 1e6:.1f} MB, {files:,} files, report PDF {pdf / 1e6:.1f} MB; "
+        f"verify_bundle {'OK' if ok else 'FAILED'} in {time.perf_counter() - t1:.1f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000, help="training-record rows (assignments)")
     parser.add_argument("--evidence", type=int, default=100_000, help="completed rows with attestation + certificate")
-    parser.add_argument("--bundle-people", type=int, default=1000)
+    parser.add_argument("--bundle-people", type=int, default=1000, help="0 skips the bundle")
     args = parser.parse_args()
 
     from django.contrib.auth.models import Group
 
-    from records.bundle import build_bundle, verify_bundle
-    from records.exports import ExportFilters
     from roles import access
     from roles.models import User
 
@@ -66,24 +86,10 @@ def main() -> None:
         # The evidence bundle for 1,000 people first, while the database holds only them.
         made = make_workforce(args.bundle_people, seed=1)
         evidence = add_evidence(certificate_files=True)
-        t0 = time.perf_counter()
-        out = io.BytesIO()
-        build_bundle(ExportFilters(), out)
-        seconds = time.perf_counter() - t0
-        with zipfile.ZipFile(io.BytesIO(out.getvalue())) as zf:
-            files = len(zf.namelist())
-            pdf = zf.getinfo("report/training_report.pdf").file_size
-        t1 = time.perf_counter()
-        out.seek(0)
-        ok = verify_bundle(out).ok
-        print(
-            f"\nevidence bundle, {args.bundle_people:,} people ({made['assignments']:,} assignments, "
-            f"{evidence:,} completions with certificates): built in {seconds:.1f} s, "
-            f"{len(out.getvalue()) / 1e6:.1f} MB, {files:,} files, report PDF {pdf / 1e6:.1f} MB; "
-            f"verify_bundle {'OK' if ok else 'FAILED'} in {time.perf_counter() - t1:.1f} s"
-        )
-
+        if args.bundle_people:
+            bundle_figures(args.bundle_people, made["assignments"], evidence)
         people = max(0, (args.rows - made["assignments"]) // 3)
+
         grown = make_workforce(people, seed=2)
         total = made["assignments"] + grown["assignments"]
         extra = add_evidence(limit=max(0, args.evidence - evidence))

@@ -358,3 +358,23 @@ CELERY_BEAT_SCHEDULE["verify-audit-chain"] = {
 }
 AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", default=36)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")  # type: ignore[index]
+
+# --- issue 6: dashboard, workforce import, auditor exports ---
+HOME_PAGES.update({"dashboard": "records:dashboard", "audit": "records:audit"})
+NAV_ITEMS += [
+    ("Dashboard", "records:dashboard", ("compliance officer",)),
+    ("Import", "roles:import", ("compliance officer",)),
+    ("My team", "records:team", ("manager",)),
+    ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
+]
+MIDDLEWARE += ["roles.readonly.AuditorAccessMiddleware"]  # auditors read-only; expired access ends the session
+# URL names an auditor may POST to (a trailing * matches a prefix); everything else is refused with 403.
+AUDITOR_WRITE_ALLOWED = env.list(
+    "AUDITOR_WRITE_ALLOWED",
+    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request"],
+)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES + 65536)
+DASHBOARD_LIST_LIMIT = env.int("DASHBOARD_LIST_LIMIT", default=25)
+NEW_HIRE_WINDOW_DAYS = env.int("NEW_HIRE_WINDOW_DAYS", default=365)
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "records.report_pdf"]  # the report/bundle task

@@ -95,3 +95,46 @@ class CertificateRevocation(AppendOnlyModel):
     reason = models.TextField()
     revoked_at = models.DateTimeField(default=timezone.now)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+
+# --- issue 6: PDF reports and evidence bundles built in the background ---
+
+
+class ReportJob(models.Model):
+    """A PDF training report or an evidence bundle an auditor or officer asked for; built by a Celery task.
+
+    Not evidence itself (its status changes as it is built); what it produced is hashed, and the request,
+    the build and every download are audit events.
+    """
+
+    REPORT = "report"
+    BUNDLE = "bundle"
+    KINDS = [(REPORT, "PDF training report"), (BUNDLE, "Evidence bundle (ZIP)")]
+    PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+    STATUSES = [(PENDING, "Queued"), (RUNNING, "Being built"), (DONE, "Ready"), (FAILED, "Failed")]
+
+    kind = models.CharField(max_length=10, choices=KINDS)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file = models.CharField(max_length=300, blank=True, help_text="Path in the media storage.")
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["requested_by", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def download_name(self) -> str:
+        stamp = timezone.localtime(self.requested_at).strftime("%Y%m%d-%H%M")
+        return f"hipaa-training-{'report' if self.kind == self.REPORT else 'evidence'}-{stamp}-{self.pk}." + (
+            "pdf" if self.kind == self.REPORT else "zip"
+        )

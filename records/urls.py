@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import certificate_views, player, views
+from . import audit_views, certificate_views, dashboard, player, views
 
 app_name = "records"
 
@@ -17,4 +17,11 @@ urlpatterns = [
     path("certificates/", certificate_views.my_certificates, name="certificates"),
     path("certificates/<str:code>/download/", certificate_views.certificate_download, name="certificate_download"),
     path("verify/<str:code>/", certificate_views.verify, name="verify"),
+    path("training/team/", dashboard.team, name="team"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/people/<int:person_id>/", dashboard.person_transcript, name="transcript"),
+    path("audit/", audit_views.audit_home, name="audit"),
+    path("audit/export/<slug:slug>.csv", audit_views.export_csv, name="audit_export"),
+    path("audit/reports/", audit_views.request_report, name="audit_request"),
+    path("audit/reports/<int:job_id>/download/", audit_views.download_report, name="audit_download"),
 ]

@@ -381,3 +381,26 @@ class BulletinAcknowledgement(AppendOnlyModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bulletin", "person"], name="unique_bulletin_ack")]
+
+
+# --- issue 6: workforce import ---
+
+
+class WorkforceImport(models.Model):
+    """An uploaded workforce CSV, kept between its preview and its application so exactly what was
+    previewed is applied (the SHA-256 of the content and of the plan are checked again on apply)."""
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    plan_sha256 = models.CharField(max_length=64, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import bulletin_views, reminder_views
+from . import bulletin_views, import_views, reminder_views
 
 app_name = "roles"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("dashboard/bulletins/<int:bulletin_id>/", bulletin_views.bulletin_report, name="bulletin_report"),
     path("bulletins/<int:bulletin_id>/", bulletin_views.bulletin, name="bulletin"),
     path("bulletins/<int:bulletin_id>/acknowledge/", bulletin_views.bulletin_ack, name="bulletin_ack"),
+    path("dashboard/import/", import_views.import_upload, name="import"),
+    path("dashboard/import/apply/", import_views.import_apply, name="import_apply"),
 ]

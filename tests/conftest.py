@@ -220,3 +220,12 @@ def just_signed_in(client: Any, person: User) -> None:
 def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
     """Each test signs its own anchors: the database is emptied between tests, an anchor log would not be."""
     settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"
+
+
+# --- issue 6 ---
+@pytest.fixture
+def officer(catalog: None) -> User:
+    """A compliance officer with no workforce role, so they add no assignments to the figures."""
+    return enrol_totp(
+        make_person("olga.officer@example.test", "Olga Officer", None, groups=(access.COMPLIANCE_OFFICER,))
+    )

@@ -1,0 +1,82 @@
+"""The compliance officer's dashboard, one person's transcript, and the manager's team page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from roles import access
+from roles.models import User
+
+from . import reports
+
+
+class FilterForm(forms.Form):
+    department = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    role = forms.TypedChoiceField(label="Workforce role", required=False, coerce=int, empty_value=None)
+    module = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    as_of = forms.DateField(
+        label="As of",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The status as it stood at the end of that day, rebuilt from the records.",
+    )
+
+    def __init__(self, *args: Any, choices: dict[str, list[Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = [("", "All")]
+        self.fields["department"].choices = everything + choices["departments"]
+        self.fields["role"].choices = everything + choices["roles"]
+        self.fields["module"].choices = everything + choices["courses"]
+
+    def clean_as_of(self) -> Any:
+        day = self.cleaned_data.get("as_of")
+        if day and day > timezone.localdate():
+            raise forms.ValidationError("Choose today or a day in the past.")
+        return day
+
+    def filters(self, **extra: Any) -> reports.Filters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return reports.Filters(
+            as_of=data.get("as_of") or timezone.localdate(),
+            department_id=data.get("department"),
+            role_id=data.get("role"),
+            course_id=data.get("module"),
+            **extra,
+        )
+
+
+def _page(request: HttpRequest, template: str, *, manager_id: int | None = None, **context: Any) -> HttpResponse:
+    form = FilterForm(request.GET or None, choices=reports.filter_choices())
+    filters = form.filters(manager_id=manager_id)
+    data = reports.dashboard(filters, with_audit_state=manager_id is None)
+    return render(request, template, {"form": form, "d": data, "today": timezone.localdate(), **context})
+
+
+@require_GET
+@access.access_required(access.COMPLIANCE_OFFICER)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _page(request, "records/dashboard.html", scope="workforce")
+
+
+@require_GET
+@access.access_required(access.MANAGER)
+def team(request: HttpRequest) -> HttpResponse:
+    return _page(request, "records/dashboard_team.html", manager_id=request.user.pk, scope="team")
+
+
+@require_GET
+@access.access_required(access.COMPLIANCE_OFFICER, access.AUDITOR, access.MANAGER)
+def person_transcript(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
+    access.require_person_visible(request.user, person)
+    return render(
+        request,
+        "records/dashboard_transcript.html",
+        {"person": person, "rows": reports.transcript(person), "today": timezone.localdate()},
+    )

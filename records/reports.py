@@ -1,0 +1,530 @@
+"""Read-side queries for the compliance officer's dashboard, the manager's team page, transcripts and reports.
+
+Every figure is rebuilt from the records for a day D ("as of"), so the dashboard can show the program as it stood:
+- an assignment existed on D when it was assigned (assigned_on and created_at) by D and not cancelled by D,
+  and its person had not left by D;
+- it was completed by D when completed_at falls on or before D;
+- it was overdue on D when it existed, was not completed by D, and was due before D.
+
+Each function runs a fixed number of GROUP BY queries, whatever the size of the workforce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from courses.models import Course, CourseVersion
+from hipaa_training import audit
+from roles.models import Assignment, Department, User, WorkforceRole
+
+from .models import QuizAttempt
+
+DUE_SOON_DAYS = 30
+
+
+def list_limit() -> int:
+    return int(getattr(settings, "DASHBOARD_LIST_LIMIT", 25))
+
+
+def new_hire_window_days() -> int:
+    return int(getattr(settings, "NEW_HIRE_WINDOW_DAYS", 365))
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+@dataclass(frozen=True)
+class Filters:
+    as_of: dt.date
+    department_id: int | None = None
+    role_id: int | None = None
+    course_id: int | None = None
+    manager_id: int | None = None  # the manager's team page: only their direct reports
+
+    @property
+    def is_today(self) -> bool:
+        return self.as_of == timezone.localdate()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "department": self.department_id,
+            "role": self.role_id,
+            "module": self.course_id,
+            "manager": self.manager_id,
+        }
+
+
+def done_q(day: dt.date) -> Q:
+    return Q(completed_at__lt=end_of_day(day))
+
+
+def overdue_q(day: dt.date) -> Q:
+    return ~done_q(day) & Q(due_on__lt=day)
+
+
+def due_soon_q(day: dt.date, days: int = DUE_SOON_DAYS) -> Q:
+    return ~done_q(day) & Q(due_on__gte=day, due_on__lte=day + dt.timedelta(days=days))
+
+
+def on_time_q(day: dt.date) -> Q:
+    return done_q(day) & Q(completed_at__date__lte=F("due_on"))
+
+
+def assignments_as_of(filters: Filters) -> QuerySet[Assignment]:
+    """Assignments that existed on filters.as_of for people in the workforce that day, narrowed by the filters."""
+    day = filters.as_of
+    end = end_of_day(day)
+    qs = Assignment.objects.filter(
+        Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=end),
+        Q(user__terminated_on__isnull=True) | Q(user__terminated_on__gt=day),
+        assigned_on__lte=day,
+        created_at__lt=end,
+    )
+    if filters.department_id:
+        qs = qs.filter(user__department_id=filters.department_id)
+    if filters.role_id:
+        qs = qs.filter(user__workforce_role_id=filters.role_id)
+    if filters.course_id:
+        qs = qs.filter(course_id=filters.course_id)
+    if filters.manager_id:
+        qs = qs.filter(user__manager_id=filters.manager_id)
+    return qs.order_by()
+
+
+def percent(part: int, whole: int) -> int | None:
+    return round(100 * part / whole) if whole else None
+
+
+@dataclass
+class Cell:
+    total: int = 0
+    done: int = 0
+    overdue: int = 0
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.done, self.total)
+
+
+@dataclass
+class Matrix:
+    """Rows (roles or departments) x columns (modules), each cell the assignments in that group."""
+
+    rows: list[tuple[int | None, str]]
+    columns: list[tuple[int, str]]
+    cells: dict[tuple[int | None, int], Cell]
+    row_totals: dict[int | None, Cell]
+    column_totals: dict[int, Cell]
+
+    def table(self) -> list[tuple[str, list[Cell | None], Cell]]:
+        return [
+            (label, [self.cells.get((key, col)) for col, _ in self.columns], self.row_totals[key])
+            for key, label in self.rows
+        ]
+
+
+def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
+    """Role x module and department x module from ONE grouped query (role, department, module)."""
+    grouped = (
+        qs.values(
+            "user__workforce_role_id",
+            "user__workforce_role__name",
+            "user__department_id",
+            "user__department__name",
+            "course_id",
+            "course__title",
+        )
+        .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
+        .order_by()
+    )
+    builders = [
+        ("user__workforce_role_id", "user__workforce_role__name", "(no role)", {}, {}, {}, {}, {}),
+        ("user__department_id", "user__department__name", "(no department)", {}, {}, {}, {}, {}),
+    ]
+    for g in grouped:
+        for key, label, empty, rows, columns, cells, row_totals, column_totals in builders:
+            row_key, col = g[key], g["course_id"]
+            rows[row_key] = g[label] or empty
+            columns[col] = g["course__title"]
+            for table, k in ((cells, (row_key, col)), (row_totals, row_key), (column_totals, col)):
+                cell = table.setdefault(k, Cell())
+                cell.total += g["total"]
+                cell.done += g["done"]
+                cell.overdue += g["overdue"]
+    role, department = (
+        Matrix(
+            rows=sorted(rows.items(), key=lambda kv: kv[1].lower()),
+            columns=sorted(columns.items(), key=lambda kv: kv[1].lower()),
+            cells=cells,
+            row_totals=row_totals,
+            column_totals=column_totals,
+        )
+        for _, _, _, rows, columns, cells, row_totals, column_totals in builders
+    )
+    return role, department
+
+
+@dataclass
+class NewHires:
+    """People hired in the window before D, and whether they finished their new-hire modules by the due date
+    (45 CFR 164.530(b)(2)(i)(B): within a reasonable period after joining)."""
+
+    people: int = 0
+    trained: int = 0
+    trained_on_time: int = 0
+    still_in_window: int = 0
+    median_days: float | None = None
+    window_days: int = 365
+
+    @property
+    def judged(self) -> int:
+        """New hires whose window has closed, or who finished early: the denominator of the on-time rate."""
+        return self.people - self.still_in_window
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return percent(self.trained_on_time, self.judged)
+
+
+def new_hires(filters: Filters) -> NewHires:
+    day = filters.as_of
+    window = new_hire_window_days()
+    per_person = (
+        assignments_as_of(filters)
+        .filter(
+            reason=Assignment.NEW_HIRE,
+            user__hire_date__gt=day - dt.timedelta(days=window),
+            user__hire_date__lte=day,
+        )
+        .values("user_id")
+        .annotate(
+            n=Count("id"),
+            done=Count("id", filter=done_q(day)),
+            on_time=Count("id", filter=on_time_q(day)),
+            last_due=Max("due_on"),
+        )
+    )
+    summary = NewHires(window_days=window)
+    counts = per_person.aggregate(
+        n_people=Count("user_id"),
+        n_trained=Count("user_id", filter=Q(done=F("n"))),
+        n_on_time=Count("user_id", filter=Q(on_time=F("n"))),
+        n_waiting=Count("user_id", filter=Q(last_due__gte=day) & Q(done__lt=F("n"))),
+    )
+    summary.people = counts["n_people"] or 0
+    summary.trained = counts["n_trained"] or 0
+    summary.trained_on_time = counts["n_on_time"] or 0
+    summary.still_in_window = counts["n_waiting"] or 0
+    finished = (
+        per_person.filter(done=F("n"))
+        .annotate(last_done=Max("completed_at"))
+        .values_list("user__hire_date", "last_done")
+    )
+    days = [(timezone.localdate(last) - hired).days for hired, last in finished]
+    summary.median_days = statistics.median(days) if days else None
+    return summary
+
+
+@dataclass
+class Retraining:
+    """Retraining assigned because a new material version was published (45 CFR 164.530(b)(2)(i)(C))."""
+
+    versions: list[CourseVersion]
+    by_course: list[dict[str, Any]]
+    outstanding: list[Assignment]
+    outstanding_count: int = 0
+
+
+def retraining(filters: Filters) -> Retraining:
+    day = filters.as_of
+    qs = assignments_as_of(filters).filter(reason=Assignment.NEW_VERSION)
+    by_course = list(
+        qs.values("course_id", "course__title")
+        .annotate(
+            due=Count("id"),
+            done=Count("id", filter=done_q(day)),
+            overdue=Count("id", filter=overdue_q(day)),
+        )
+        .order_by("course__title")
+    )
+    for row in by_course:
+        row["percent"] = percent(row["done"], row["due"])
+    versions = CourseVersion.objects.filter(material=True, number__gt=1, published_at__lt=end_of_day(day))
+    if filters.course_id:
+        versions = versions.filter(course_id=filters.course_id)
+    open_qs = qs.exclude(done_q(day))
+    outstanding = list(open_qs.select_related("user", "course").order_by("due_on", "user__full_name")[: list_limit()])
+    return Retraining(
+        versions=list(versions.order_by("-published_at")[:20]),
+        by_course=by_course,
+        outstanding=outstanding,
+        outstanding_count=sum(r["due"] - r["done"] for r in by_course),
+    )
+
+
+def security_reminders(filters: Filters) -> dict[str, Any] | None:
+    """Acknowledgement of security reminders (45 CFR 164.308(a)(5)(ii)(A)).
+
+    HOOK: the bulletin models arrive with issue 5. Until `roles.bulletins` offers `acknowledgement_summary`,
+    the dashboard shows an empty state saying so; the integrator wires it here.
+    """
+    try:
+        bulletins = importlib.import_module("roles.bulletins")
+    except ImportError:
+        return None
+    summary = getattr(bulletins, "acknowledgement_summary", None)
+    if summary is None:
+        return None
+    return summary(as_of=filters.as_of, department_id=filters.department_id, role_id=filters.role_id)
+
+
+def latest_anchor() -> Any:
+    """The audit chain's latest signed anchor (issue 3), or None where that module is not there yet."""
+    try:
+        anchor = importlib.import_module("hipaa_training.anchor")
+    except ImportError:
+        return None
+    fn = getattr(anchor, "latest_anchor", None)
+    return fn() if fn else None
+
+
+def audit_state() -> dict[str, Any]:
+    """The audit trail's head and anchor. HOOK: issue 3's verification banner replaces the 'unchecked' state."""
+    head = audit.head()
+    return {"head": head, "anchor": latest_anchor()}
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    total: int
+    done: int
+    overdue: int
+    due_soon: int
+    on_time: int
+    people: int
+    by_role: Matrix
+    by_department: Matrix
+    overdue_list: list[Assignment]
+    due_soon_list: list[Assignment]
+    new_hires: NewHires
+    retraining: Retraining
+    security_reminders: dict[str, Any] | None
+    audit_state: dict[str, Any] | None = None
+    module_chart: dict[str, Any] = field(default_factory=dict)
+    role_chart: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.done, self.total)
+
+    @property
+    def on_time_percent(self) -> int | None:
+        return percent(self.on_time, self.done)
+
+    @property
+    def open(self) -> int:
+        return self.total - self.done
+
+    @property
+    def due_soon_until(self) -> dt.date:
+        return self.filters.as_of + dt.timedelta(days=DUE_SOON_DAYS)
+
+
+def _chart(matrix: Matrix, columns: bool) -> dict[str, Any]:
+    """Bars for a server-rendered SVG chart (percent complete), drawn at 2 units per percent."""
+    if columns:
+        items = [(label, matrix.column_totals[key]) for key, label in matrix.columns]
+    else:
+        items = [(label, matrix.row_totals[key]) for key, label in matrix.rows]
+    bars = [
+        {
+            "label": label,
+            "percent": cell.percent or 0,
+            "width": 2 * (cell.percent or 0),
+            "done": cell.done,
+            "total": cell.total,
+            "y": 8 + i * 28,
+            "text_y": 24 + i * 28,
+        }
+        for i, (label, cell) in enumerate(items)
+    ]
+    return {"bars": bars, "height": 16 + 28 * len(bars)}
+
+
+def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
+    """Every figure of the dashboard for `filters` (a fixed number of queries)."""
+    day = filters.as_of
+    qs = assignments_as_of(filters)
+    totals = qs.aggregate(
+        total=Count("id"),
+        done=Count("id", filter=done_q(day)),
+        overdue=Count("id", filter=overdue_q(day)),
+        due_soon=Count("id", filter=due_soon_q(day)),
+        on_time=Count("id", filter=on_time_q(day)),
+        people=Count("user_id", distinct=True),
+    )
+    by_role, by_department = _matrices(qs, day)
+    related = ("user", "user__department", "user__workforce_role", "course")
+    limit = list_limit()
+    overdue_list = list(
+        qs.filter(overdue_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
+    )
+    due_soon_list = list(
+        qs.filter(due_soon_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
+    )
+    return Dashboard(
+        filters=filters,
+        total=totals["total"],
+        done=totals["done"],
+        overdue=totals["overdue"],
+        due_soon=totals["due_soon"],
+        on_time=totals["on_time"],
+        people=totals["people"],
+        by_role=by_role,
+        by_department=by_department,
+        overdue_list=overdue_list,
+        due_soon_list=due_soon_list,
+        new_hires=new_hires(filters),
+        retraining=retraining(filters),
+        security_reminders=security_reminders(filters),
+        audit_state=audit_state() if with_audit_state else None,
+        module_chart=_chart(by_role, columns=True),
+        role_chart=_chart(by_role, columns=False),
+    )
+
+
+def filter_choices() -> dict[str, list[Any]]:
+    return {
+        "departments": list(Department.objects.values_list("pk", "name")),
+        "roles": list(WorkforceRole.objects.values_list("pk", "name")),
+        "courses": list(Course.objects.values_list("pk", "title")),
+    }
+
+
+# --- one person's transcript ---
+
+
+@dataclass
+class TranscriptRow:
+    assignment: Assignment
+    completion: Any
+    certificate: Any
+    revocation: Any
+    attestation: Any
+    attempts: list[QuizAttempt]
+
+    @property
+    def status(self) -> str:
+        a = self.assignment
+        if a.completed_at:
+            return "completed"
+        if a.cancelled_at:
+            return "cancelled"
+        return "overdue" if a.is_overdue() else "open"
+
+    @property
+    def on_time(self) -> bool | None:
+        a = self.assignment
+        if not a.completed_at:
+            return None
+        return timezone.localdate(a.completed_at) <= a.due_on
+
+
+def _reverse_one(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except Exception:  # RelatedObjectDoesNotExist: select_related found no row
+        return None
+
+
+def transcript(person: User) -> list[TranscriptRow]:
+    """Every assignment of one person with its attempts, attestation, completion and certificate (4 queries)."""
+    assignments = (
+        Assignment.objects.filter(user=person)
+        .select_related(
+            "course",
+            "completion",
+            "completion__version",
+            "completion__certificate",
+            "completion__certificate__revocation",
+        )
+        .prefetch_related("attempts__version", "attestations__version")
+        .order_by("-assigned_on", "course__title", "-cycle")
+    )
+    rows = []
+    for a in assignments:
+        completion = _reverse_one(a, "completion")
+        certificate = _reverse_one(completion, "certificate") if completion else None
+        attestations = list(a.attestations.all())
+        rows.append(
+            TranscriptRow(
+                assignment=a,
+                completion=completion,
+                certificate=certificate,
+                revocation=_reverse_one(certificate, "revocation") if certificate else None,
+                attestation=attestations[0] if attestations else None,
+                attempts=sorted(a.attempts.all(), key=lambda t: t.number),
+            )
+        )
+    return rows
+
+
+def transcripts(people: QuerySet[User], base: QuerySet[Assignment] | None = None) -> dict[int, list[TranscriptRow]]:
+    """Transcripts for many people at once (a fixed number of queries), for the PDF report."""
+    source = Assignment.objects.all() if base is None else base
+    assignments = (
+        source.filter(user__in=people)
+        .select_related(
+            "course",
+            "completion",
+            "completion__version",
+            "completion__certificate",
+            "completion__certificate__revocation",
+        )
+        .prefetch_related("attempts", "attestations")
+        .order_by("user_id", "-assigned_on", "course__title")
+    )
+    result: dict[int, list[TranscriptRow]] = {}
+    for a in assignments:
+        completion = _reverse_one(a, "completion")
+        certificate = _reverse_one(completion, "certificate") if completion else None
+        attestations = list(a.attestations.all())
+        result.setdefault(a.user_id, []).append(
+            TranscriptRow(
+                assignment=a,
+                completion=completion,
+                certificate=certificate,
+                revocation=_reverse_one(certificate, "revocation") if certificate else None,
+                attestation=attestations[0] if attestations else None,
+                attempts=sorted(a.attempts.all(), key=lambda t: t.number),
+            )
+        )
+    return result
+
+
+def program() -> list[dict[str, Any]]:
+    """The training program: each workforce role, the modules it requires and the regulation each serves."""
+    current = {v.course_id: v for v in CourseVersion.objects.current()}
+    roles = WorkforceRole.objects.prefetch_related("requirements__course").order_by("name")
+    return [
+        {
+            "role": role,
+            "modules": [
+                {"requirement": req, "course": req.course, "version": current.get(req.course_id)}
+                for req in role.requirements.all()
+            ],
+        }
+        for role in roles
+    ]

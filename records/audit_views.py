@@ -74,6 +74,7 @@ def audit_home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @access.access_required(*AUDIT_READERS)
+@access.reauth_required
 def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
     export = EXPORTS.get(slug)
     if export is None:
@@ -102,6 +103,7 @@ def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @access.access_required(*AUDIT_READERS)
+@access.reauth_required
 def request_report(request: HttpRequest) -> HttpResponse:
     form = RequestForm(request.POST)
     if not form.is_valid():
@@ -114,6 +116,7 @@ def request_report(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @access.access_required(*AUDIT_READERS)
+@access.reauth_required
 def download_report(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(ReportJob, pk=job_id, requested_by=request.user, status=ReportJob.DONE)
     with transaction.atomic():

@@ -143,8 +143,6 @@ def _add_course_version(writer: _Writer, version: CourseVersion) -> None:
 def chain_head() -> dict[str, Any]:
     head = audit.head()
     anchor = reports.latest_anchor()
-    if anchor is not None and not isinstance(anchor, dict | list | str | int | float):
-        anchor = {k: v for k, v in vars(anchor).items() if not k.startswith("_")}
     return {
         "seq": head.seq if head else 0,
         "at": head.at if head else None,

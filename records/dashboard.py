@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -71,12 +72,18 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@access.access_required(access.COMPLIANCE_OFFICER, access.AUDITOR, access.MANAGER)
+@login_required
 def person_transcript(request: HttpRequest, person_id: int) -> HttpResponse:
+    """One person's transcript: theirs, their manager's, compliance officers' and auditors'; anyone else 404."""
     person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
     access.require_person_visible(request.user, person)
     return render(
         request,
         "records/dashboard_transcript.html",
-        {"person": person, "rows": reports.transcript(person), "today": timezone.localdate()},
+        {
+            "person": person,
+            "rows": reports.transcript(person),
+            "today": timezone.localdate(),
+            "can_nudge": access.is_compliance_officer(request.user) and person.is_active,
+        },
     )

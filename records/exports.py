@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from hipaa_training.models import AuditEvent
-from roles.models import Assignment
+from roles.models import Assignment, BulletinAcknowledgement, BulletinDelivery
 
 from .models import AttestationSignature, QuizAttempt
 from .reports import end_of_day
@@ -210,21 +210,22 @@ def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
 
 
 def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
-    """Security-reminder deliveries and acknowledgements (45 CFR 164.308(a)(5)(ii)(A)).
-
-    HOOK: the bulletin models arrive with issue 5; until `roles.bulletins.export_rows` exists the file holds
-    only its header, so a bundle's layout does not change when they land.
-    """
-    import importlib
-
-    yield ["person", "email", "reminder", "delivered_at", "acknowledged_at"]
-    try:
-        bulletins = importlib.import_module("roles.bulletins")
-    except ImportError:
-        return
-    rows = getattr(bulletins, "export_rows", None)
-    if rows is not None:
-        yield from rows(start=filters.start, end=filters.upper)
+    """Security-reminder deliveries and acknowledgements (45 CFR 164.308(a)(5)(ii)(A)): one row per delivery."""
+    yield ["person", "email", "reminder", "sent_at", "delivered_at", "acknowledged_at", "acknowledged_ip"]
+    acks = BulletinAcknowledgement.objects.filter(bulletin_id=OuterRef("bulletin_id"), person_id=OuterRef("person_id"))
+    upper = end_of_day(filters.upper) if filters.upper else None
+    if upper is not None:
+        acks = acks.filter(acknowledged_at__lt=upper)
+    rows = (
+        BulletinDelivery.objects.filter(_between("sent_at", filters))
+        .annotate(ack_at=Subquery(acks.values("acknowledged_at")[:1]), ack_ip=Subquery(acks.values("ip_address")[:1]))
+        .order_by("sent_at", "pk")
+        .values_list(
+            "person__full_name", "person__email", "bulletin__title", "bulletin__send_at", "sent_at", "ack_at", "ack_ip"
+        )
+    )
+    for name, email, title, send_at, sent_at, ack_at, ack_ip in rows.iterator(chunk_size=2000):
+        yield [name, email, title, _when(send_at), _when(sent_at), _when(ack_at), ack_ip or ""]
 
 
 @dataclass(frozen=True)

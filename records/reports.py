@@ -12,7 +12,6 @@ Each function runs a fixed number of GROUP BY queries, whatever the size of the 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +21,16 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import Course, CourseVersion
-from hipaa_training import audit
-from roles.models import Assignment, Department, User, WorkforceRole
+from hipaa_training import anchor, audit
+from roles.models import (
+    Assignment,
+    Bulletin,
+    BulletinAcknowledgement,
+    BulletinDelivery,
+    Department,
+    User,
+    WorkforceRole,
+)
 
 from .models import QuizAttempt
 
@@ -274,33 +281,51 @@ def retraining(filters: Filters) -> Retraining:
 
 
 def security_reminders(filters: Filters) -> dict[str, Any] | None:
-    """Acknowledgement of security reminders (45 CFR 164.308(a)(5)(ii)(A)).
-
-    HOOK: the bulletin models arrive with issue 5. Until `roles.bulletins` offers `acknowledgement_summary`,
-    the dashboard shows an empty state saying so; the integrator wires it here.
-    """
-    try:
-        bulletins = importlib.import_module("roles.bulletins")
-    except ImportError:
+    """Acknowledgement of security reminders (45 CFR 164.308(a)(5)(ii)(A)), as of the day (3 queries)."""
+    end = end_of_day(filters.as_of)
+    people = Q()
+    if filters.department_id:
+        people &= Q(person__department_id=filters.department_id)
+    if filters.role_id:
+        people &= Q(person__workforce_role_id=filters.role_id)
+    if filters.manager_id:
+        people &= Q(person__manager_id=filters.manager_id)
+    bulletins = list(Bulletin.objects.filter(send_at__lt=end).order_by("-send_at")[:20])
+    if not bulletins:
         return None
-    summary = getattr(bulletins, "acknowledgement_summary", None)
-    if summary is None:
-        return None
-    return summary(as_of=filters.as_of, department_id=filters.department_id, role_id=filters.role_id)
+    ids = [b.pk for b in bulletins]
+    delivered = dict(
+        BulletinDelivery.objects.filter(people, bulletin_id__in=ids, sent_at__lt=end)
+        .values("bulletin_id")
+        .annotate(n=Count("pk"))
+        .values_list("bulletin_id", "n")
+    )
+    acknowledged = dict(
+        BulletinAcknowledgement.objects.filter(people, bulletin_id__in=ids, acknowledged_at__lt=end)
+        .values("bulletin_id")
+        .annotate(n=Count("pk"))
+        .values_list("bulletin_id", "n")
+    )
+    rows = [
+        {
+            "title": b.title,
+            "send_at": b.send_at,
+            "delivered": delivered.get(b.pk, 0),
+            "acknowledged": acknowledged.get(b.pk, 0),
+            "percent": percent(acknowledged.get(b.pk, 0), delivered.get(b.pk, 0)),
+        }
+        for b in bulletins
+    ]
+    return {"rows": rows}
 
 
 def latest_anchor() -> Any:
-    """The audit chain's latest signed anchor (issue 3), or None where that module is not there yet."""
-    try:
-        anchor = importlib.import_module("hipaa_training.anchor")
-    except ImportError:
-        return None
-    fn = getattr(anchor, "latest_anchor", None)
-    return fn() if fn else None
+    """The audit chain's latest signed anchor, or None before the first one."""
+    return anchor.latest_anchor()
 
 
 def audit_state() -> dict[str, Any]:
-    """The audit trail's head and anchor. HOOK: issue 3's verification banner replaces the 'unchecked' state."""
+    """The audit trail's head and its latest signed anchor (the verification banner sits above the page)."""
     head = audit.head()
     return {"head": head, "anchor": latest_anchor()}
 

@@ -23,6 +23,7 @@ class ApplyForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 @access.access_required(access.COMPLIANCE_OFFICER)
+@access.reauth_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     context = {"form": form, "columns": COLUMNS, "max_bytes": max_bytes()}
@@ -45,6 +46,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @access.access_required(access.COMPLIANCE_OFFICER)
+@access.reauth_required
 def import_apply(request: HttpRequest) -> HttpResponse:
     form = ApplyForm(request.POST)
     if not form.is_valid():

@@ -68,7 +68,8 @@ def test_anonymous_visitors_are_sent_to_log_in(client, name, args):
 @pytest.mark.parametrize("name, args", PROTECTED)
 def test_an_employee_cannot_reach_the_dashboard_or_the_audit_pages(login, employee, outsider, name, args):
     response = login(employee).get(_url(name, args, outsider))
-    assert response.status_code == 403
+    # A colleague's transcript is an object outside their scope (404); the officers' pages are a role's (403).
+    assert response.status_code == (404 if name == "records:transcript" else 403)
 
 
 @pytest.mark.parametrize("name, args", [*AUDIT_URLS, ("records:dashboard", [])])
@@ -224,6 +225,7 @@ def test_every_export_is_an_audit_event_with_who_what_and_filters(login, auditor
 
 def test_export_query_counts_do_not_grow_with_the_workforce(login, auditor, officer):
     client = login(auditor)
+    client.get(reverse("records:audit"))  # a session's first request also records the session
 
     def queries() -> list[int]:
         counts = []

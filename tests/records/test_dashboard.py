@@ -300,6 +300,7 @@ def _queries(client, url: str, **params) -> int:
 
 def test_dashboard_and_transcript_query_counts_do_not_grow_with_the_workforce(login, officer):
     client = login(officer)
+    client.get(reverse("records:dashboard"))  # a session's first request also records the session
     grow(10, 0)
     target = User.objects.get(email="grown0@example.test")
     for a in Assignment.objects.filter(user=target, completed_at__isnull=True):
@@ -324,3 +325,43 @@ def test_dashboard_and_transcript_query_counts_do_not_grow_with_the_workforce(lo
         _queries(client, reverse("records:transcript", args=[target.pk])),
     )
     assert small == large
+
+
+def test_a_person_sees_their_own_transcript_and_an_officer_can_nudge_from_it(login, employee, compliance_officer):
+    url = reverse("records:transcript", args=[employee.pk])
+    own = login(employee).get(url).content.decode()
+    assert "Training transcript: Billie Biller" in own and "Remind now" not in own
+    page = login(compliance_officer).get(url).content.decode()
+    assignment = employee.assignments.open().first()
+    assert reverse("roles:nudge", args=[employee.pk, assignment.pk]) in page
+
+
+def test_security_reminder_acknowledgement_on_the_dashboard_and_in_the_export(
+    login, compliance_officer, employee, outsider, manager
+):
+    import csv
+    import io
+
+    from roles.bulletins import bulletin_acknowledge, bulletin_create, bulletins_deliver
+    from roles.models import BulletinAcknowledgement, BulletinDelivery
+
+    bulletin = bulletin_create(
+        title="Invoice phishing", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer
+    )
+    bulletins_deliver()
+    bulletin_acknowledge(bulletin=bulletin, person=employee, ip_address="203.0.113.9")
+    delivered = BulletinDelivery.objects.filter(bulletin=bulletin).count()
+    assert delivered == 4  # the workforce: employee, outsider, manager, officer
+    assert BulletinAcknowledgement.objects.filter(bulletin=bulletin).count() == 1
+
+    page = login(compliance_officer).get(reverse("records:dashboard")).content.decode()
+    section = page[page.index('id="security-reminders"') :]
+    assert "Invoice phishing" in section
+    assert f"<td>{delivered}</td><td>1</td>" in section.replace(" ", "").replace("\n", "")
+
+    response = login(compliance_officer).get(reverse("records:audit_export", args=["reminders"]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    header, body = rows[0], rows[1:]
+    assert len(body) == delivered
+    acknowledged = {r[header.index("email")]: r[header.index("acknowledged_at")] for r in body}
+    assert acknowledged[employee.email] and not acknowledged[outsider.email]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -203,3 +204,22 @@ def test_a_real_worker_builds_the_report(login, auditor, records):
     assert job.status == ReportJob.DONE, job.error
     assert _download(client, job).startswith(b"%PDF")
     assert timezone.now() - job.finished_at < dt.timedelta(minutes=2)
+
+
+def test_a_bundle_carries_the_signed_anchor_of_the_chain(login, auditor, records, django_capture_on_commit_callbacks):
+    from hipaa_training.anchor import signature_valid
+
+    call_command("audit_anchor", stdout=io.StringIO())
+    anchored = AuditEvent.objects.order_by("-seq").first()
+    client = login(auditor)
+    job = _request(client, "bundle", django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    with zipfile.ZipFile(io.BytesIO(_download(client, job))) as zf:
+        head = json.loads(zf.read("audit/chain_head.json"))
+        events = list(csv.reader(io.StringIO(zf.read("csv/audit_events.csv").decode())))
+    anchor = head["anchor"]
+    assert anchor["seq"] == anchored.seq and anchor["hash"] == anchored.hash
+    assert signature_valid(anchor)
+    header = events[0]
+    by_seq = {row[header.index("seq")]: row for row in events[1:]}
+    assert by_seq[str(anchored.seq)][header.index("hash")] == anchored.hash  # the anchor matches the exported chain

@@ -16,7 +16,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from records.certificates import certificate_issue
-from records.models import Certificate, Completion
+from records.exports import ExportFilters
+from records.models import Certificate, Completion, ReportJob
+from records.report_pdf import report_build, report_request
 from roles.bulletins import bulletin_create
 from roles.models import Bulletin, User
 from tests.records.helpers import assignment_of, take
@@ -56,6 +58,17 @@ MATRIX: dict[str, dict | str] = {
     # the employee's certificate: its owner, compliance officers and auditors
     "records:certificate_download": row(302, 200, 404, 200, 200, 404),
     "records:verify": same(200),  # public
+    # the compliance officer's dashboard, the manager's team, transcripts (the employee's, whose manager asks)
+    "records:dashboard": row(302, 403, 403, 200, 403, 403),
+    "records:team": row(302, 403, 200, 403, 403, 403),
+    "records:transcript": row(302, 200, 200, 200, 200, 404),  # their own; anyone else who may not see them: 404
+    # the auditors' evidence (compliance officers too); the report download is the auditor's own job
+    "records:audit": row(302, 403, 403, 200, 200, 403),
+    "records:audit_export": row(302, 403, 403, 200, 200, 403),
+    "records:audit_request": same(405),  # POST only (tests/records/test_reports.py)
+    "records:audit_download": row(302, 403, 403, 404, 200, 403),
+    "roles:import": row(302, 403, 403, 200, 403, 403),
+    "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)
     "roles:reminder_policy": row(302, 403, 403, 200, 403, 403),
     "roles:nudge": same(405),  # POST only (its three cases: tests/roles/test_reminders.py)
@@ -140,6 +153,8 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
     take(assignment_of(employee))  # the employee's objects: a completed assignment, an attempt, a certificate
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer)
+    job = report_request(kind=ReportJob.REPORT, requested_by=auditor, filters=ExportFilters())
+    report_build(job_id=job.pk)  # the auditor's own report, ready to download
     return {
         "anonymous": None,
         "employee": employee,
@@ -172,6 +187,10 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = "1"
         elif name == "person_id":
             values[name] = str(everyone["employee"].pk)
+        elif name == "job_id":
+            values[name] = str(ReportJob.objects.get().pk)
+        elif name == "slug":
+            values[name] = "training"
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

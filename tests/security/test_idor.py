@@ -68,6 +68,7 @@ IDOR_CASES: list[tuple[str, Callable[[Any], dict[str, Any]], str, tuple[str, ...
     ("records:attest", passed_check_of, "get", EVERYONE_ELSE),
     ("records:attest", passed_check_of, "post", EVERYONE_ELSE),
     ("records:done", completion_of, "get", EVERYONE_ELSE),
+    ("records:transcript", lambda owner: {"person_id": owner.pk}, "get", ("outsider", "administrator")),
     # compliance officers and auditors may download anyone's certificate; a colleague or a manager may not
     ("records:certificate_download", certificate_of, "get", ("outsider", "manager", "administrator")),
 ]

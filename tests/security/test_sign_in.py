@@ -179,3 +179,25 @@ def test_no_sso_button_without_configuration(client):
 def test_the_sso_button_appears_when_a_provider_is_configured(client, oidc):
     page = client.get(reverse("account_login")).content.decode()
     assert "Single sign-on" in page
+
+
+@pytest.mark.parametrize(
+    ("persona", "url_name", "args", "method"),
+    [
+        ("auditor", "records:audit_export", ["training"], "get"),
+        ("compliance_officer", "records:audit_export", ["audit"], "get"),
+        ("auditor", "records:audit_request", [], "post"),
+        ("compliance_officer", "roles:import", [], "get"),
+        ("compliance_officer", "roles:import_apply", [], "post"),
+    ],
+)
+def test_exports_and_imports_need_a_sign_in_within_five_minutes(request, login, persona, url_name, args, method):
+    from hipaa_training.models import AuditEvent as Event
+
+    client = login(request.getfixturevalue(persona))
+    url = reverse(url_name, args=args)
+    exports_before = Event.objects.filter(action="export.downloaded").count()
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(minutes=6), tick=False):
+        response = getattr(client, method)(url, {"kind": "report"} if method == "post" else None)
+    assert response.status_code == 302 and response.url.startswith(reverse("account_reauthenticate"))
+    assert Event.objects.filter(action="export.downloaded").count() == exports_before  # nothing left the building

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.template import Context, Template
+from django.urls import reverse
 from pypdf import PdfReader
 
 from courses.loader import load_catalog
@@ -72,18 +72,58 @@ def hostile_catalog(tmp_path: Path, settings) -> Path:
     return folder.parent
 
 
-@pytest.mark.django_db
-def test_a_published_lesson_page_carries_no_script(hostile_catalog):
+def assert_page_inert(html: str) -> None:
+    """A whole page region: its own forms are fine; no script, handler, javascript: URL or inline style."""
+    assert not re.search(r"<\s*(script|iframe|object|embed|svg|math|meta|base|link|style|img)\b", html, re.I), html
+    assert not EVENT_HANDLER.search(html), html
+    assert not DANGEROUS_URL.search(html), html
+    assert "javascript:" not in html.lower().replace("&amp;", "&"), html
+    assert "style=" not in html.lower(), html
+
+
+def _main(page: str) -> str:
+    return page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+
+
+def test_a_published_lesson_page_carries_no_script(hostile_catalog, login, employee):
+    from courses.models import Course
+    from roles.services import requirement_set
+    from tests.factories import role
+    from tests.records.helpers import assignment_of
+
     load_catalog(hostile_catalog)
     lesson = Lesson.objects.get(title="A lesson with hostile content")
     assert_inert(lesson.body_html)
-    # As a lesson page shows it (the player marks the stored, sanitised HTML safe).
-    page = Template('{% extends "base.html" %}{% block content %}{{ body|safe }}{% endblock %}').render(
-        Context({"body": lesson.body_html, "user": None})
-    )
-    content = page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    # The lesson as the player shows it to a person whose role requires the course.
+    requirement_set(role=role("billing"), course=Course.objects.get(slug="hostile-course"))
+    assignment = assignment_of(employee, "hostile-course")
+    response = login(employee).get(reverse("records:lesson", args=[assignment.pk, lesson.position]))
+    assert response.status_code == 200
+    content = _main(response.content.decode())
     assert lesson.body_html.strip() and lesson.body_html in content
-    assert_inert(content)
+    assert_page_inert(content)
+
+
+def test_a_security_bulletin_page_carries_no_script(login, employee, compliance_officer):
+    from django.utils import timezone
+
+    from roles.bulletins import bulletin_create
+
+    bulletin = bulletin_create(
+        title="<script>alert(1)</script> Phishing",
+        body="Read this.\n\n" + "\n\n".join(XSS_PAYLOADS),
+        send_at=timezone.now(),
+        actor=compliance_officer,
+    )
+    for person, url in (
+        (employee, reverse("roles:bulletin", args=[bulletin.pk])),
+        (compliance_officer, reverse("roles:bulletin_report", args=[bulletin.pk])),
+    ):
+        response = login(person).get(url)
+        assert response.status_code == 200
+        content = _main(response.content.decode())
+        assert "Read this." in content
+        assert_page_inert(content)
 
 
 def test_the_pdf_renderer_fetches_nothing_outside_the_static_files():

@@ -6,6 +6,8 @@
 A throwaway test database is created and dropped. Every assignment is due for something on the day of the
 run (14 days before, due today, or two weeks overdue), 20% of people chose the daily digest and every ten
 people share a manager, so the run sends reminders, digests and both escalations: the worst day there is.
+Then the same workforce with due dates spread over a year: a catch-up run (yesterday), and the run of a
+typical day after it.
 Mail goes to a backend that serialises each message as SMTP would and drops it, so the figures include
 rendering and building every message but not a mail server's round trips.
 """
@@ -50,7 +52,7 @@ class SerializingBackend(BaseEmailBackend):
         return len(email_messages)
 
 
-def populate(people: int, start: int) -> None:
+def populate(people: int, start: int, spread: bool = False) -> None:
     from courses.models import Course
     from roles.access import COMPLIANCE_OFFICER
     from roles.models import Assignment, User, WorkforceRole
@@ -74,6 +76,12 @@ def populate(people: int, start: int) -> None:
         for i in range(people)
     )
     offsets = [14, 0, -14]
+
+    def due(i: int, k: int) -> dt.date:
+        if spread:  # a company in its stride: due dates spread over a year (a few weeks overdue at most)
+            return today + dt.timedelta(days=(i * 7 + k * 131) % 395 - 30)
+        return today + dt.timedelta(days=offsets[k])
+
     Assignment.objects.bulk_create(
         Assignment(
             user=u,
@@ -81,21 +89,21 @@ def populate(people: int, start: int) -> None:
             cycle=1,
             reason=Assignment.NEW_HIRE,
             assigned_on=today - dt.timedelta(days=30),
-            due_on=today + dt.timedelta(days=offset),
+            due_on=due(i, k),
         )
-        for u in users
-        for c, offset in zip(courses, offsets, strict=True)
+        for i, u in enumerate(users)
+        for k, c in enumerate(courses)
     )
     officer = User.objects.create_user(email=f"officer{start}@bench.test", full_name="Olivia Officer")
     officer.groups.add(Group.objects.get(name=COMPLIANCE_OFFICER))
 
 
-def measure(label: str) -> None:
+def measure(label: str, today: dt.date | None = None) -> None:
     from roles.reminders import reminders_send
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        result = reminders_send()
+        result = reminders_send(today=today)
     elapsed = time.perf_counter() - started
     print(
         f"{label:<34} {elapsed:7.2f} s  {len(queries.captured_queries):6d} queries  "
@@ -134,6 +142,15 @@ def main() -> None:
         populate(args.people, 100_000)
         measure(f"first run, {args.people} people")
         measure(f"second run, {args.people} people")
+
+        # A typical day: due dates spread over a year; yesterday's run went out, today's sends what is new.
+        Delivery.objects.all().delete()
+        Assignment.objects.all().delete()
+        User.objects.all().delete()
+        populate(args.people, 200_000, spread=True)
+        today = timezone.localdate()
+        measure(f"catch-up run (spread), {args.people} people", today - dt.timedelta(days=1))
+        measure(f"daily run (spread), {args.people} people", today)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

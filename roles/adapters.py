@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import math
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -7,6 +10,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import transaction
 from django.forms import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +28,34 @@ LOCKED_MESSAGE = (
 )
 
 
+# Log-in throttling, first tier: after SLOW_AFTER failures for one account, each further attempt must wait a
+# growing pause (refused, not slept through, so no web worker is held). The second tier is allauth's
+# ACCOUNT_RATE_LIMITS "login_failed" (5 per account per 15 minutes, 10 per address per minute): locked.
+SLOW_AFTER = 3
+SLOW_STEP_SECONDS = 15
+FAILURES_KEY = "login-failures:{}"
+
+
+def _failure_key(login: str) -> str:
+    return FAILURES_KEY.format(hashlib.sha256(login.strip().lower().encode()).hexdigest())
+
+
+def record_login_failure(login: str, now: float | None = None) -> None:
+    key = _failure_key(login)
+    failures = [t for t in cache.get(key, []) if (now or time.time()) - t < 15 * 60]
+    cache.set(key, [*failures, now or time.time()], timeout=15 * 60)
+
+
+def seconds_to_wait(login: str, now: float | None = None) -> int:
+    """How long this account must wait before its next attempt (0: go ahead)."""
+    now = now or time.time()
+    failures = [t for t in cache.get(_failure_key(login), []) if now - t < 15 * 60]
+    if len(failures) < SLOW_AFTER:
+        return 0
+    pause = SLOW_STEP_SECONDS * (len(failures) - SLOW_AFTER + 1)
+    return max(0, math.ceil(failures[-1] + pause - now))
+
+
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {**DefaultAccountAdapter.error_messages, "too_many_login_attempts": LOCKED_MESSAGE}
 
@@ -32,14 +64,24 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        """A refused attempt while locked never reaches the password check; audit it here (log-in monitoring)."""
+        """A refused attempt (slowed or locked) never reaches the password check; audit it (log-in monitoring)."""
+        login = str(credentials.get("email") or credentials.get("username") or "")
         try:
+            wait = seconds_to_wait(login)
+            if wait:  # checked first: an attempt made too soon does not reach allauth's counters either
+                raise ValidationError(
+                    f"Several sign-in attempts for this account have failed. Wait {wait} seconds before trying "
+                    "again; after more failures, sign-in is locked for 15 minutes."
+                )
             super().pre_authenticate(request, **credentials)
         except ValidationError:
-            login = str(credentials.get("email") or credentials.get("username") or "")
             with transaction.atomic():
                 audit.record("auth.login_locked", data={"login": login[:254].lower(), "ip": client_ip(request)})
             raise
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        super().authentication_failed(request, **credentials)
+        record_login_failure(str(credentials.get("email") or credentials.get("username") or ""))
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         expires = getattr(user, "access_expires_on", None)

@@ -26,19 +26,41 @@ def attempt(client, email, password, ip="203.0.113.7"):
 
 
 def test_repeated_failures_lock_the_account_even_for_the_right_password(client, employee):
-    for _ in range(5):
-        response = attempt(client, employee.email, "wrong guess")
-        assert "are not correct" in response.content.decode()
-    locked = attempt(client, employee.email, PASSWORD)
-    assert locked.status_code == 200
-    assert LOCKED_MESSAGE in locked.content.decode()
-    assert "_auth_user_id" not in client.session
+    start = dt.datetime.now(tz=dt.UTC)
+    for n in range(5):  # a minute apart: slow enough for the first tier, still five in 15 minutes
+        with time_machine.travel(start + dt.timedelta(minutes=n), tick=False):
+            response = attempt(client, employee.email, "wrong guess")
+            assert "are not correct" in response.content.decode()
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=False):
+        locked = attempt(client, employee.email, PASSWORD)
+        assert locked.status_code == 200
+        assert LOCKED_MESSAGE in locked.content.decode()
+        assert "_auth_user_id" not in client.session
+        # From another address too: the lock is on the account.
+        assert LOCKED_MESSAGE in attempt(client, employee.email, PASSWORD, ip="198.51.100.1").content.decode()
     assert AuditEvent.objects.filter(action="auth.login_failed", data__login=employee.email).count() == 5
-    assert AuditEvent.objects.filter(action="auth.login_locked", data__login=employee.email).count() == 1
-    # From another address too: the lock is on the account.
-    assert LOCKED_MESSAGE in attempt(client, employee.email, PASSWORD, ip="198.51.100.1").content.decode()
-    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(minutes=16)):
+    assert AuditEvent.objects.filter(action="auth.login_locked", data__login=employee.email).count() == 2
+    with time_machine.travel(start + dt.timedelta(minutes=4 + 16), tick=False):
         assert attempt(client, employee.email, PASSWORD).status_code == 302
+
+
+def test_failures_first_slow_the_account_down(client, employee):
+    start = dt.datetime.now(tz=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            assert "are not correct" in attempt(client, employee.email, "wrong guess").content.decode()
+        slowed = attempt(client, employee.email, PASSWORD)  # even the right password, too soon
+        assert "Wait 15 seconds before trying again" in slowed.content.decode()
+        assert "_auth_user_id" not in client.session
+    with time_machine.travel(start + dt.timedelta(seconds=10), tick=False):
+        assert "Wait 5 seconds" in attempt(client, employee.email, PASSWORD).content.decode()
+    with time_machine.travel(start + dt.timedelta(seconds=16), tick=False):
+        assert "are not correct" in attempt(client, employee.email, "wrong again").content.decode()
+        assert "Wait 30 seconds" in attempt(client, employee.email, PASSWORD).content.decode()  # the pause grows
+    with time_machine.travel(start + dt.timedelta(seconds=47), tick=False):
+        assert attempt(client, employee.email, PASSWORD).status_code == 302
+    assert AuditEvent.objects.filter(action="auth.login_failed", data__login=employee.email).count() == 4
+    assert AuditEvent.objects.filter(action="auth.login_locked", data__login=employee.email).count() == 3
 
 
 def test_one_address_trying_many_accounts_is_refused(client, employee):

@@ -33,8 +33,11 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _when(value: dt.datetime | None) -> str:
-    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+def _when(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> str:
+    """Local time, to the second. Row loops pass `tz`: looking the zone up costs more than the formatting."""
+    if not value:
+        return ""
+    return value.astimezone(tz or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
 def _day(value: dt.date | None) -> str:
@@ -104,6 +107,7 @@ def training_queryset(filters: ExportFilters) -> QuerySet[Assignment]:
 
 
 def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+    tz = timezone.get_current_timezone()
     yield TRAINING_HEADER
     as_of_end = end_of_day(filters.as_of) if filters.as_of else None
     today = filters.as_of or timezone.localdate()
@@ -128,7 +132,7 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         if as_of_end is not None and done is not None and done >= as_of_end:
             done = version = score = cert = signed = None  # finished after the "as of" day: open on that day
         if done is not None:
-            on_time = "yes" if timezone.localdate(done) <= due else "no"
+            on_time = "yes" if done.astimezone(tz).date() <= due else "no"
             status = "completed"
         elif cancelled is not None and (as_of_end is None or cancelled < as_of_end):
             on_time, status = "", "cancelled"
@@ -143,11 +147,11 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
             version or "",
             _day(assigned),
             _day(due),
-            _when(done),
+            _when(done, tz),
             "" if score is None else score,
             on_time,
             cert or "",
-            _when(signed),
+            _when(signed, tz),
             status,
         ]
 
@@ -156,6 +160,7 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
 
 
 def attestation_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+    tz = timezone.get_current_timezone()
     yield ["person", "email", "module", "version", "typed_name", "signed_at", "statement_sha256", "ip", "user_agent"]
     qs = (
         AttestationSignature.objects.filter(_between("signed_at", filters))
@@ -173,10 +178,11 @@ def attestation_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         )
     )
     for name, email, module, number, typed, signed, sha, ip, ua in qs.iterator(chunk_size=CHUNK_SIZE):
-        yield [name, email, module, number, typed, _when(signed), sha, ip or "", ua]
+        yield [name, email, module, number, typed, _when(signed, tz), sha, ip or "", ua]
 
 
 def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+    tz = timezone.get_current_timezone()
     yield ["person", "email", "module", "version", "attempt", "score", "passed", "submitted_at"]
     qs = (
         QuizAttempt.objects.filter(_between("submitted_at", filters))
@@ -193,10 +199,11 @@ def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         )
     )
     for name, email, module, version, number, score, passed, submitted in qs.iterator(chunk_size=CHUNK_SIZE):
-        yield [name, email, module, version, number, score, "yes" if passed else "no", _when(submitted)]
+        yield [name, email, module, version, number, score, "yes" if passed else "no", _when(submitted, tz)]
 
 
 def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+    tz = timezone.get_current_timezone()
     import json
 
     yield ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"]
@@ -206,11 +213,12 @@ def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         .values_list("seq", "at", "actor_label", "action", "subject_type", "subject_id", "data", "prev_hash", "hash")
     )
     for seq, at, actor, action, stype, sid, data, prev, digest in qs.iterator(chunk_size=CHUNK_SIZE):
-        yield [seq, _when(at), actor, action, stype, sid, json.dumps(data, sort_keys=True), prev, digest]
+        yield [seq, _when(at, tz), actor, action, stype, sid, json.dumps(data, sort_keys=True), prev, digest]
 
 
 def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     """Security-reminder deliveries and acknowledgements (45 CFR 164.308(a)(5)(ii)(A)): one row per delivery."""
+    tz = timezone.get_current_timezone()
     yield ["person", "email", "reminder", "sent_at", "delivered_at", "acknowledged_at", "acknowledged_ip"]
     acks = BulletinAcknowledgement.objects.filter(bulletin_id=OuterRef("bulletin_id"), person_id=OuterRef("person_id"))
     upper = end_of_day(filters.upper) if filters.upper else None
@@ -225,7 +233,7 @@ def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         )
     )
     for name, email, title, send_at, sent_at, ack_at, ack_ip in rows.iterator(chunk_size=2000):
-        yield [name, email, title, _when(send_at), _when(sent_at), _when(ack_at), ack_ip or ""]
+        yield [name, email, title, _when(send_at, tz), _when(sent_at, tz), _when(ack_at, tz), ack_ip or ""]
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def add_evidence(limit: int | None = None, batch: int = 5000, certificate_files:
 
     version_of = {v.course_id: v for v in CourseVersion.objects.current()}
     qs = (
-        Assignment.objects.filter(completed_at__isnull=False)
+        Assignment.objects.filter(completed_at__isnull=False, completion__isnull=True)  # not given evidence yet
         .order_by("pk")
         .values_list("pk", "user_id", "course_id", "completed_at")
     )

@@ -474,68 +474,45 @@ def _reverse_one(obj: Any, name: str) -> Any:
         return None
 
 
-def transcript(person: User) -> list[TranscriptRow]:
-    """Every assignment of one person with its attempts, attestation, completion and certificate (4 queries)."""
-    assignments = (
-        Assignment.objects.filter(user=person)
-        .select_related(
-            "course",
-            "completion",
-            "completion__version",
-            "completion__certificate",
-            "completion__certificate__revocation",
-        )
-        .prefetch_related("attempts__version", "attestations__version")
-        .order_by("-assigned_on", "course__title", "-cycle")
+def _with_evidence(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    return assignments.select_related(
+        "course",
+        "completion",
+        "completion__version",
+        "completion__certificate",
+        "completion__certificate__revocation",
+    ).prefetch_related("attempts__version", "attestations__version")
+
+
+def _transcript_row(a: Assignment) -> TranscriptRow:
+    completion = _reverse_one(a, "completion")
+    certificate = _reverse_one(completion, "certificate") if completion else None
+    attestations = list(a.attestations.all())
+    return TranscriptRow(
+        assignment=a,
+        completion=completion,
+        certificate=certificate,
+        revocation=_reverse_one(certificate, "revocation") if certificate else None,
+        attestation=attestations[0] if attestations else None,
+        attempts=sorted(a.attempts.all(), key=lambda t: t.number),
     )
-    rows = []
-    for a in assignments:
-        completion = _reverse_one(a, "completion")
-        certificate = _reverse_one(completion, "certificate") if completion else None
-        attestations = list(a.attestations.all())
-        rows.append(
-            TranscriptRow(
-                assignment=a,
-                completion=completion,
-                certificate=certificate,
-                revocation=_reverse_one(certificate, "revocation") if certificate else None,
-                attestation=attestations[0] if attestations else None,
-                attempts=sorted(a.attempts.all(), key=lambda t: t.number),
-            )
-        )
-    return rows
+
+
+def transcript(person: User) -> list[TranscriptRow]:
+    """Every assignment of one person with its attempts, attestation, completion and certificate (5 queries)."""
+    assignments = _with_evidence(Assignment.objects.filter(user=person))
+    return [_transcript_row(a) for a in assignments.order_by("-assigned_on", "course__title", "-cycle")]
 
 
 def transcripts(people: QuerySet[User], base: QuerySet[Assignment] | None = None) -> dict[int, list[TranscriptRow]]:
     """Transcripts for many people at once (a fixed number of queries), for the PDF report."""
     source = Assignment.objects.all() if base is None else base
-    assignments = (
-        source.filter(user__in=people)
-        .select_related(
-            "course",
-            "completion",
-            "completion__version",
-            "completion__certificate",
-            "completion__certificate__revocation",
-        )
-        .prefetch_related("attempts", "attestations")
-        .order_by("user_id", "-assigned_on", "course__title")
+    assignments = _with_evidence(source.filter(user__in=people)).order_by(
+        "user_id", "-assigned_on", "course__title", "-cycle"
     )
     result: dict[int, list[TranscriptRow]] = {}
     for a in assignments:
-        completion = _reverse_one(a, "completion")
-        certificate = _reverse_one(completion, "certificate") if completion else None
-        attestations = list(a.attestations.all())
-        result.setdefault(a.user_id, []).append(
-            TranscriptRow(
-                assignment=a,
-                completion=completion,
-                certificate=certificate,
-                revocation=_reverse_one(certificate, "revocation") if certificate else None,
-                attestation=attestations[0] if attestations else None,
-                attempts=sorted(a.attempts.all(), key=lambda t: t.number),
-            )
-        )
+        result.setdefault(a.user_id, []).append(_transcript_row(a))
     return result
 
 

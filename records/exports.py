@@ -25,10 +25,12 @@ from .reports import end_of_day
 
 CHUNK_SIZE = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_START)
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in _FORMULA_FIRST:
         return "'" + value
     return value
 
@@ -275,7 +277,8 @@ def csv_chunks(rows: Iterable[list[Any]], rows_per_chunk: int = 1000) -> Iterato
     writer = csv.writer(buffer, lineterminator="\r\n")
     pending = 0
     for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
+        # neutralise(), inlined: it is the hottest line of a million-row export.
+        writer.writerow([("'" + c) if c.__class__ is str and c[:1] in _FORMULA_FIRST else c for c in row])
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue().encode()

@@ -233,7 +233,6 @@ LOGGING = {
         "weasyprint": {"level": "ERROR"},
     },
 }
-HOME_PAGES: dict[str, str] = {}  # filled in as the dashboard and audit pages land
 NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = []  # (label, url name, access groups) for the header
 
 # --- issue 7: security hardening (MFA, SSO, sessions, headers) ---
@@ -360,7 +359,6 @@ AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", defau
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")  # type: ignore[index]
 
 # --- issue 6: dashboard, workforce import, auditor exports ---
-HOME_PAGES.update({"dashboard": "records:dashboard", "audit": "records:audit"})
 NAV_ITEMS += [
     ("Dashboard", "records:dashboard", ("compliance officer",)),
     ("Import", "roles:import", ("compliance officer",)),

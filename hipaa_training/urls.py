@@ -3,13 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from records.views import home
+
 from . import views
 
 admin.site.site_header = "HIPAA training administration"
 admin.site.site_title = "HIPAA training"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

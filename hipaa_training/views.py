@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -31,16 +30,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
         status["broker"] = "in-process"
     healthy = all(v in ("ok", "in-process") for v in status.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Send each person to where their work is."""
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    from roles.access import is_auditor, is_compliance_officer  # the URL conf layer sees every app
-
-    if is_compliance_officer(request.user) and "dashboard" in settings.HOME_PAGES:
-        return redirect(settings.HOME_PAGES["dashboard"])
-    if is_auditor(request.user) and "audit" in settings.HOME_PAGES:
-        return redirect(settings.HOME_PAGES["audit"])
-    return redirect("records:training")

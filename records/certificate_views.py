@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hipaa_training import audit
+from hipaa_training.signals import client_ip
 from roles.access import can_see_all_records
 
 from .certificates import certificate_verify
@@ -62,7 +63,7 @@ def _rate_limited(ip: str) -> bool:
 @require_GET
 @never_cache
 def verify(request: HttpRequest, code: str) -> HttpResponse:
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    ip = client_ip(request) or "unknown"
     if _rate_limited(ip):
         response = render(request, "records/verify_limited.html", status=429)
         response["Retry-After"] = str(settings.CERTIFICATE_VERIFY_RATE[1])

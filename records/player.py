@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from courses.models import Lesson
+from hipaa_training.signals import client_ip
 from roles.models import Assignment
 
 from . import services
@@ -47,7 +48,7 @@ def _version_id(request: HttpRequest) -> int:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request) or None
 
 
 def _resume_url(state: PlayerState) -> str:

@@ -2,10 +2,23 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from roles.access import is_auditor, is_compliance_officer
+
 from .selectors import training_for
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each person to where their work is."""
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    if is_compliance_officer(request.user):
+        return redirect("records:dashboard")
+    if is_auditor(request.user):
+        return redirect("records:audit")
+    return redirect("records:training")
 
 
 @login_required

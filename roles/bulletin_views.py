@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses.markdown import render_markdown
+from hipaa_training.signals import client_ip
 
 from .access import COMPLIANCE_OFFICER, access_required
 from .bulletins import audience, bulletin_acknowledge, bulletin_create, bulletins_for
@@ -99,7 +100,7 @@ def bulletin_ack(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         bulletin_acknowledge(
             bulletin=item,
             person=request.user,  # type: ignore[arg-type]
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request) or None,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     except ValidationError as exc:

@@ -45,3 +45,11 @@ def test_overdue_modules_are_shown_first(login, employee):
 def test_the_home_page_sends_an_employee_to_their_training(login, employee):
     response = login(employee).get("/")
     assert response.status_code == 302 and response.url == reverse("records:training")
+
+
+@pytest.mark.parametrize(
+    ("persona", "url_name"), [("compliance_officer", "records:dashboard"), ("auditor", "records:audit")]
+)
+def test_the_home_page_sends_officers_and_auditors_to_their_work(request, login, persona, url_name):
+    response = login(request.getfixturevalue(persona)).get("/")
+    assert response.status_code == 302 and response.url == reverse(url_name)

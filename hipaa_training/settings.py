@@ -13,11 +13,11 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+# --- Core ---
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))  # from the process environment, not from .env
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
@@ -59,8 +59,16 @@ INSTALLED_APPS = [
     "courses",
     "roles",
     "records",
+    "django.contrib.humanize",  # allauth's passkey list uses it
+    "allauth.mfa",
+    "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
+# The last five run after authentication (they need request.user) and before the views, in this order: track
+# the session, end it if idle or too old, send a privileged account without a second factor to enrol, add the
+# headers, keep auditors read-only (and end the session when their access has expired).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +79,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "hipaa_training.security.SessionTimeoutMiddleware",
+    "roles.security.MFARequiredMiddleware",
+    "hipaa_training.security.SecurityHeadersMiddleware",
+    "roles.readonly.AuditorAccessMiddleware",
 ]
 
 ROOT_URLCONF = "hipaa_training.urls"
@@ -87,20 +100,71 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hipaa_training.context_processors.site",
+                "roles.context_processors.bulletins",
+                "hipaa_training.context_processors.audit_status",
             ],
         },
     },
 ]
 
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"  # records are served by views that check access, never as static files
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "fontTools": {"level": "WARNING"},
+        "weasyprint": {"level": "ERROR"},
+    },
+}
+
+# --- Database and cache ---
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
     # IMMEDIATE takes the write lock at BEGIN, so two writers never both read the same audit head.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    _sqlite_options.update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    # WAL: readers (the chain verification, reports) never block the writer; NORMAL sync keeps a commit
+    # durable against a crash of the process (not of the machine) without an fsync per write.
+    _sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Redis is the broker (below) and, when set, the cache; unset: an in-process cache and tasks in-process.
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Accounts and MFA ---
 AUTH_USER_MODEL = "roles.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -133,139 +197,9 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "allauth.account.forms.EmailAwarePasswordResetTokenGenerator"
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "reset_password": "5/m/ip,3/m/key"}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
-
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}
-        if env.str("REDIS_URL", default="")
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-MEDIA_URL = "/media-not-served/"  # records are served by views that check access, never as static files
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if PRODUCTION
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
-}
-
-# Mail: console by default; EMAIL_URL=smtp://user:pass@host:587 (or submission://...) in production.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HIPAA Training <training@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
-# Celery: no REDIS_URL -> tasks run in-process; REDIS_URL -> the real broker.
-REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
-}
-CELERY_TASK_PUBLISH_RETRY = True
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "sync-assignments": {"task": "roles.sync_assignments", "schedule": crontab(hour=2, minute=0)},
-}
-
-# The audit trail's anchor: signed with a key kept outside the database.
-AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
-AUDIT_ANCHOR_KEY_FILE = Path(env.str("AUDIT_ANCHOR_KEY_FILE", default=str(VAR_DIR / "audit-anchor.key")))
-AUDIT_ANCHOR_LOG = Path(env.str("AUDIT_ANCHOR_LOG", default=str(VAR_DIR / "audit-anchors.jsonl")))
-
-# Security
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60
-CSRF_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if PRODUCTION:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "fontTools": {"level": "WARNING"},
-        "weasyprint": {"level": "ERROR"},
-    },
-}
-NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = []  # (label, url name, access groups) for the header
-
-# --- issue 7: security hardening (MFA, SSO, sessions, headers) ---
-INSTALLED_APPS += [
-    "django.contrib.humanize",  # allauth's passkey list uses it
-    "allauth.mfa",
-    "allauth.usersessions",
-    "allauth.socialaccount",
-    "allauth.socialaccount.providers.openid_connect",
-]
-# After authentication (they need request.user); before the views. Order: track the session, end it if idle
-# or too old, send a privileged account without a second factor to enrol, then add the headers.
-MIDDLEWARE += [
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
-    "hipaa_training.security.SessionTimeoutMiddleware",
-    "roles.security.MFARequiredMiddleware",
-    "hipaa_training.security.SecurityHeadersMiddleware",
-]
-
-# Automatic logoff, 45 CFR 164.312(a)(2)(iii): idle limits by role, and an absolute limit per sign-in.
-SESSION_IDLE_TIMEOUT_PRIVILEGED = env.int("SESSION_IDLE_TIMEOUT_PRIVILEGED", default=15 * 60)
-SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
-SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
-SESSION_IDLE_TIMEOUT_FOR = "roles.security.idle_timeout_for"  # the role decides; hipaa_training never imports roles
-SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
-SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-USERSESSIONS_TRACK_ACTIVITY = True
-
-# Re-authentication: a sign-in or re-authentication within 5 minutes before an export, an import, a role change
-# (roles.access.reauth_required) or an MFA change (roles.security.MFARequiredMiddleware, which replaces allauth's
-# own MFA check: that one ignores the sign-in itself).
-ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
-MFA_REAUTHENTICATION_REQUIRED = False
 
 # Login rate limits: failures per address and per account; a locked account refuses even the right password.
 ACCOUNT_RATE_LIMITS = {
@@ -274,6 +208,12 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/m/ip,3/m/key",
     "reauthenticate": "10/m/user",
 }
+
+# Re-authentication: a sign-in or re-authentication within 5 minutes before an export, an import, a role change
+# (roles.access.reauth_required) or an MFA change (roles.security.MFARequiredMiddleware, which replaces allauth's
+# own MFA check: that one ignores the sign-in itself).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+MFA_REAUTHENTICATION_REQUIRED = False
 
 # Multi-factor authentication (allauth.mfa): TOTP with recovery codes, and WebAuthn passkeys.
 MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
@@ -294,17 +234,37 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
-SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": []}}
-if OIDC_SERVER_URL:
-    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
-        {
-            "provider_id": env.str("OIDC_PROVIDER_ID", default="sso"),
-            "name": env.str("OIDC_NAME", default="Single sign-on"),
-            "client_id": env.str("OIDC_CLIENT_ID"),
-            "secret": env.str("OIDC_CLIENT_SECRET"),
-            "settings": {"server_url": OIDC_SERVER_URL},
-        }
-    )
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": (
+            [
+                {
+                    "provider_id": env.str("OIDC_PROVIDER_ID", default="sso"),
+                    "name": env.str("OIDC_NAME", default="Single sign-on"),
+                    "client_id": env.str("OIDC_CLIENT_ID"),
+                    "secret": env.str("OIDC_CLIENT_SECRET"),
+                    "settings": {"server_url": OIDC_SERVER_URL},
+                }
+            ]
+            if OIDC_SERVER_URL
+            else []
+        ),
+    }
+}
+
+# --- Security headers and sessions ---
+# Automatic logoff, 45 CFR 164.312(a)(2)(iii): idle limits by role, and an absolute limit per sign-in.
+SESSION_IDLE_TIMEOUT_PRIVILEGED = env.int("SESSION_IDLE_TIMEOUT_PRIVILEGED", default=15 * 60)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 60 * 60)
+SESSION_IDLE_TIMEOUT_FOR = "roles.security.idle_timeout_for"  # the role decides; hipaa_training never imports roles
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+USERSESSIONS_TRACK_ACTIVITY = True
+CSRF_COOKIE_HTTPONLY = True
 
 # Headers (hipaa_training.security): one strict CSP everywhere. The Django 5.2 admin needs no exception: its
 # scripts are files (data in data-* attributes and JSON blocks), and it sets styles only through the CSSOM.
@@ -313,66 +273,109 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# --- issue 4: course player and certificates ---
-CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30), 60)  # look-ups per IP per window
-CELERY_BEAT_SCHEDULE["records-certificate-sweep"] = {
-    "task": "records.certificate_sweep",
-    "schedule": crontab(minute="*/15"),
+# Auditors are read-only (roles.readonly.AuditorAccessMiddleware): the URL names they may POST to (a trailing *
+# matches a prefix); everything else is refused with 403.
+AUDITOR_WRITE_ALLOWED = env.list(
+    "AUDITOR_WRITE_ALLOWED",
+    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request"],
+)
+
+# --- Celery and beat ---
+# No REDIS_URL -> tasks run in-process; REDIS_URL -> the real broker.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
 }
-NAV_ITEMS.append(("My certificates", "records:certificates", ("employee",)))
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_IMPORTS = ["records.report_pdf"]  # the report/bundle task
 
-# --- issue 5: reminders, escalations and security reminders ---
 # One hourly run sends whatever the calendar (the ReminderPolicy row) says is due and not yet sent; the first
 # run of the day sends, the others catch up on anything missed. Bulletins are checked every 10 minutes.
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "send-reminders": {"task": "roles.send_reminders", "schedule": crontab(minute=15, hour="7-19")},
-        "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
-    }
-)
+CELERY_BEAT_SCHEDULE = {
+    "sync-assignments": {"task": "roles.sync_assignments", "schedule": crontab(hour=2, minute=0)},
+    "records-certificate-sweep": {"task": "records.certificate_sweep", "schedule": crontab(minute="*/15")},
+    "send-reminders": {"task": "roles.send_reminders", "schedule": crontab(minute=15, hour="7-19")},
+    "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
+    "verify-audit-chain": {"task": "hipaa_training.verify_audit_chain", "schedule": crontab(hour=3, minute=30)},
+}
+
+# --- Mail ---
+# Console by default; EMAIL_URL=smtp://user:pass@host:587 (or smtp+tls://, smtp+ssl://) in production, and
+# EMAIL_URL=filemail:// with EMAIL_FILE_PATH to write each message to a file.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="") or _email["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HIPAA Training <training@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Product settings ---
+# The header's navigation: (label, url name, access groups), in this order.
+NAV_ITEMS = [
+    ("My certificates", "records:certificates", ("employee",)),
+    ("Reminders", "roles:reminder_policy", ("compliance officer",)),
+    ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
+    ("Dashboard", "records:dashboard", ("compliance officer",)),
+    ("Import", "roles:import", ("compliance officer",)),
+    ("My team", "records:team", ("manager",)),
+    ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
+]
+
+# The audit trail's anchor: signed with a key kept outside the database.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
+AUDIT_ANCHOR_KEY_FILE = Path(env.str("AUDIT_ANCHOR_KEY_FILE", default=str(VAR_DIR / "audit-anchor.key")))
+AUDIT_ANCHOR_LOG = Path(env.str("AUDIT_ANCHOR_LOG", default=str(VAR_DIR / "audit-anchors.jsonl")))
+AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", default=36)
+
+# Certificate verification: public look-ups per IP per window.
+CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30), 60)
+
+# Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
+RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)
+
+# Reminders and security bulletins.
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 REMINDER_CLAIM_LEASE_SECONDS = env.float("REMINDER_CLAIM_LEASE_SECONDS", default=900)
 REMINDER_MARK_EVERY = env.int("REMINDER_MARK_EVERY", default=200)
 REMINDER_MARK_INTERVAL = env.float("REMINDER_MARK_INTERVAL", default=0.05)
 REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
 BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
-if env.str("EMAIL_FILE_PATH", default=""):
-    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("roles.context_processors.bulletins")
-NAV_ITEMS += [
-    ("Reminders", "roles:reminder_policy", ("compliance officer",)),
-    ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
-]
 
-# --- issue 3: tamper-evident audit trail (verification, anchors, nightly check) ---
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL: readers (the chain verification, reports) never block the writer; NORMAL sync keeps a commit
-    # durable against a crash of the process (not of the machine) without an fsync per write.
-    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-CELERY_BEAT_SCHEDULE["verify-audit-chain"] = {
-    "task": "hipaa_training.verify_audit_chain",
-    "schedule": crontab(hour=3, minute=30),
-}
-AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", default=36)
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("hipaa_training.context_processors.audit_status")  # type: ignore[index]
-
-# --- issue 6: dashboard, workforce import, auditor exports ---
-NAV_ITEMS += [
-    ("Dashboard", "records:dashboard", ("compliance officer",)),
-    ("Import", "roles:import", ("compliance officer",)),
-    ("My team", "records:team", ("manager",)),
-    ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
-]
-MIDDLEWARE += ["roles.readonly.AuditorAccessMiddleware"]  # auditors read-only; expired access ends the session
-# URL names an auditor may POST to (a trailing * matches a prefix); everything else is refused with 403.
-AUDITOR_WRITE_ALLOWED = env.list(
-    "AUDITOR_WRITE_ALLOWED",
-    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request"],
-)
+# Dashboard and workforce import.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES + 65536)
 DASHBOARD_LIST_LIMIT = env.int("DASHBOARD_LIST_LIMIT", default=25)
 NEW_HIRE_WINDOW_DAYS = env.int("NEW_HIRE_WINDOW_DAYS", default=365)
-CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", []), "records.report_pdf"]  # the report/bundle task

@@ -3,6 +3,9 @@
 Every app records its evidence here: `audit.record("completion.recorded", actor=user, subject=completion)`.
 Appends take a lock (an advisory lock on PostgreSQL; SQLite's write lock, taken at BEGIN IMMEDIATE), so
 concurrent writers still produce one gap-free chain.
+
+A payload (`data`) that names a person other than the actor and subject does it with one key, "person",
+whose value is that person's e-mail address.
 """
 
 from __future__ import annotations

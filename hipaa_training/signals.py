@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.signals import password_changed, password_reset, password_set
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -44,7 +45,7 @@ def _on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequ
     with transaction.atomic():
         audit.record(
             "auth.login_failed",
-            data={"login": login[:254].lower(), "ip": client_ip(request), "ua": _user_agent(request)},
+            data={"person": login[:254].lower(), "ip": client_ip(request), "ua": _user_agent(request)},
         )
 
 
@@ -74,9 +75,11 @@ def _on_admin_change(sender: Any, instance: LogEntry, created: bool, **kwargs: A
     if not created:
         return
     action = {1: "admin.added", 2: "admin.changed", 3: "admin.deleted"}.get(instance.action_flag, "admin.action")
+    # django-stubs declare LogEntry's foreign keys without their model.
+    content_type = cast("ContentType | None", instance.content_type)
     audit.record(
         action,
         actor=instance.user,
-        subject=(instance.content_type.model if instance.content_type else "", instance.object_id or ""),
+        subject=(content_type.model if content_type else "", instance.object_id or ""),
         data={"object": instance.object_repr, "change": instance.get_change_message()},
     )

@@ -28,7 +28,7 @@ def test_a_wrong_password_gets_a_clear_message_and_is_audited(client, employee):
     assert "The email address and/or password you specified are not correct." in response.content.decode()
     assert "_auth_user_id" not in client.session
     event = AuditEvent.objects.get(action="auth.login_failed")
-    assert event.data["login"] == employee.email
+    assert event.data["person"] == employee.email
 
 
 def test_there_is_no_open_signup(client):

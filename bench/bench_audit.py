@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://... python bench/bench_audit.py       # PostgreSQL (a throwaway test_ database)
 
 Options: --writes N (default 1000), --events N (events to verify, default 100000).
-Targets (issue 3): under 2 ms added per write at p95; over 50,000 events verified per second.
+Targets: under 2 ms added per write at p95; over 50,000 events verified per second.
 """
 
 from __future__ import annotations

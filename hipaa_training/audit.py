@@ -4,8 +4,7 @@ Every app records its evidence here: `audit.record("completion.recorded", actor=
 Appends take a lock (an advisory lock on PostgreSQL; SQLite's write lock, taken at BEGIN IMMEDIATE), so
 concurrent writers still produce one gap-free chain.
 
-A payload (`data`) that names a person other than the actor and subject does it with one key, "person",
-whose value is that person's e-mail address.
+A payload (`data`) names a person with one key, "person", whose value is the e-mail address.
 """
 
 from __future__ import annotations

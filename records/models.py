@@ -97,7 +97,7 @@ class CertificateRevocation(AppendOnlyModel):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
 
 
-# --- issue 6: PDF reports and evidence bundles built in the background ---
+# PDF reports and evidence bundles, built in the background.
 
 
 class ReportJob(models.Model):

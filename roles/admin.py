@@ -212,7 +212,7 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
 
-# --- issue 5: reminders and security reminders ---
+# Reminders and security reminders.
 
 
 @admin.register(ReminderPolicy)

@@ -211,7 +211,7 @@ class SecurityPolicy(models.Model):
         return cls.objects.get_or_create(pk=1)[0]
 
 
-# --- issue 5: reminders, escalations, security bulletins ---
+# Reminders, escalations and security bulletins.
 
 
 def validate_day_list(value: str) -> None:
@@ -383,7 +383,7 @@ class BulletinAcknowledgement(AppendOnlyModel):
         constraints = [models.UniqueConstraint(fields=["bulletin", "person"], name="unique_bulletin_ack")]
 
 
-# --- issue 6: workforce import ---
+# Workforce import.
 
 
 class WorkforceImport(models.Model):

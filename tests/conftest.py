@@ -175,7 +175,7 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-# --- issue 7 ---
+# Second factor.
 def enrol_totp(person: User, secret: str = TOTP_SECRET) -> User:
     """Give `person` an authenticator app (privileged accounts must have one: roles.security)."""
     from allauth.mfa.totp.internal.auth import TOTP
@@ -215,14 +215,14 @@ def just_signed_in(client: Any, person: User) -> None:
     session.save()
 
 
-# --- issue 3 ---
+# Audit anchors.
 @pytest.fixture(autouse=True)
 def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
     """Each test signs its own anchors: the database is emptied between tests, an anchor log would not be."""
     settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"
 
 
-# --- issue 6 ---
+# Personas for the dashboard, import and exports.
 @pytest.fixture
 def officer(catalog: None) -> User:
     """A compliance officer with no workforce role, so they add no assignments to the figures."""

@@ -1,6 +1,6 @@
 """Each auditable action writes exactly one event of its kind.
 
-ACTIONS is the one list: an issue that adds an auditable action appends (action, callable) to it. The callable
+ACTIONS is the one list: code that adds an auditable action appends (action, callable) to it. The callable
 gets pytest's `request`, so it can ask for any fixture (`request.getfixturevalue("employee")`), and does the
 action the way a user or the product does it.
 """
@@ -136,7 +136,7 @@ def admin_change(request) -> None:
     assert response.status_code == 302, response.content.decode()[:2000]
 
 
-# --- issue 4: the learner's evidence, certificates (records) ---
+# The learner's evidence and certificates (records).
 def _employee_assignment(request):
     from tests.records.helpers import assignment_of
 
@@ -193,7 +193,7 @@ def certificate_downloaded(request) -> None:
     assert response.status_code == 200
 
 
-# --- issue 5: security reminders and nudges (roles) ---
+# Security reminders and nudges (roles).
 def _bulletin(request):
     from django.utils import timezone
 

@@ -1,5 +1,5 @@
-"""Test data for the dashboard, exports and bundles: evidence rows written straight with the ORM (the
-completion service belongs to the learner's issue), with the assignment's completed_at set in the same
+"""Test data for the dashboard, exports and bundles: evidence rows written straight with the ORM (these
+tests read evidence; the completion service has its own), with the assignment's completed_at set in the same
 transaction, as the real service does."""
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ def publish_course(spec: CourseSpec, *, actor: Any = None) -> LoadResult:
     """Publish `spec` as a new version unless the newest version already has this exact content."""
     with transaction.atomic():
         course, _ = Course.objects.get_or_create(slug=spec.slug, defaults={"title": spec.title})
-        current = course.versions.order_by("-number").first()
+        current = CourseVersion.objects.current_for(course)
         if current is not None and current.content_hash == spec.content_hash:
             return LoadResult(spec.slug, current.number, published=False)
         if course.title != spec.title:

@@ -79,18 +79,11 @@ def _versions_taught(filters: ExportFilters) -> list[CourseVersion]:
         | set(AttestationSignature.objects.filter(_between("signed_at", filters)).values_list("version_id", flat=True))
         | set(Completion.objects.filter(_between("completed_at", filters)).values_list("version_id", flat=True))
     )
-    required = Requirement.objects.values("course_id")
-    current = CourseVersion.objects.current().filter(course_id__in=required)
-    if filters.upper:
-        current = CourseVersion.objects.filter(
-            course_id__in=required, published_at__lt=reports.end_of_day(filters.upper)
-        ).order_by("course_id", "-number")
-    wanted = set(taken)
-    seen: set[int] = set()
-    for version in current.values("pk", "course_id"):
-        if version["course_id"] not in seen:
-            seen.add(version["course_id"])
-            wanted.add(version["pk"])
+    before = reports.end_of_day(filters.upper) if filters.upper else None
+    current = CourseVersion.objects.current(published_before=before).filter(
+        course_id__in=Requirement.objects.values("course_id")
+    )
+    wanted = taken | set(current.values_list("pk", flat=True))
     return list(
         CourseVersion.objects.filter(pk__in=wanted)
         .select_related("course")

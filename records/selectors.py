@@ -170,9 +170,10 @@ def player_state(assignment: Assignment) -> PlayerState | None:
     if completion:
         version = completion.version
     else:
-        version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
-        if version is None:
+        current = CourseVersion.objects.current_for(assignment.course_id)
+        if current is None:
             return None
+        version = current
     lessons = list(
         Lesson.objects.filter(version=version).order_by("position").only("id", "position", "title", "version_id")
     )

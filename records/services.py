@@ -39,7 +39,7 @@ class StaleVersion(ValidationError):
 
 
 def current_version(assignment: Assignment) -> CourseVersion:
-    version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
+    version = CourseVersion.objects.current_for(assignment.course_id)
     if version is None:
         raise ValidationError("This module has no published version yet.")
     return version

@@ -72,7 +72,7 @@ def run(n: int) -> None:
     from courses.loader import load_catalog
     from hipaa_training.pdf import render_pdf
     from records import services
-    from records.certificates import certificate_html, certificate_issue, valid_until_for
+    from records.documents.certificate import certificate_html, certificate_issue, new_certificate_code, valid_until_for
     from records.models import Certificate, Completion
     from roles.defaults import load_default_roles
     from roles.models import Assignment, WorkforceRole
@@ -106,15 +106,15 @@ def run(n: int) -> None:
         )
     completions = list(Completion.objects.select_related("user", "version"))
     cold_start = time.perf_counter()
-    render_pdf(certificate_html(completions[0], services.new_certificate_code(), valid_until_for(completions[0])))
+    render_pdf(certificate_html(completions[0], new_certificate_code(), valid_until_for(completions[0])))
     cold = time.perf_counter() - cold_start
     for _ in range(3):
-        render_pdf(certificate_html(completions[0], services.new_certificate_code(), None))
+        render_pdf(certificate_html(completions[0], new_certificate_code(), None))
 
     renders = []
     for i in range(n):
         c = completions[i % len(completions)]
-        code = services.new_certificate_code()
+        code = new_certificate_code()
         start = time.perf_counter()
         render_pdf(certificate_html(c, code, valid_until_for(c)))
         renders.append((time.perf_counter() - start) * 1000)

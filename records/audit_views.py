@@ -22,7 +22,7 @@ from roles import access
 
 from .exports import EXPORTS, ExportFilters, csv_chunks
 from .models import ReportJob
-from .report_pdf import report_request
+from .services import report_request
 
 AUDIT_READERS = (access.AUDITOR, access.COMPLIANCE_OFFICER)
 

@@ -57,6 +57,16 @@ class ExportFilters:
     def as_dict(self) -> dict[str, str | None]:
         return {k: v.isoformat() if v else None for k, v in vars(self).items()}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportFilters:
+        """The filters `as_dict` stored (on a ReportJob)."""
+
+        def day(key: str) -> dt.date | None:
+            value = data.get(key)
+            return dt.date.fromisoformat(value) if value else None
+
+        return cls(start=day("start"), end=day("end"), as_of=day("as_of"))
+
     @property
     def upper(self) -> dt.date | None:
         """The last day any record may fall on: the earlier of `end` and `as_of`."""

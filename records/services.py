@@ -1,13 +1,14 @@
-"""Writing the evidence of training: lesson progress, knowledge-check attempts, signed attestations, completions.
+"""Writing the evidence of training: lesson progress, knowledge-check attempts, signed attestations, completions,
+certificate revocations, and requests for reports and evidence bundles.
 
-Each function validates, saves and records its audit event in one transaction. Every step refuses to run out of
-order, on a closed assignment, or for a course version that is no longer current (nothing is saved then).
+Each function validates, saves and records its audit event in one transaction, and queues its follow-up task
+(records.tasks) on commit. Every step refuses to run out of order, on a closed assignment, or for a course
+version that is no longer current (nothing is saved then).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import secrets
 import unicodedata
@@ -22,11 +23,19 @@ from courses.grading import InvalidAnswers, grade
 from courses.models import CourseVersion, Lesson
 from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
-from roles.models import Assignment
+from roles.models import Assignment, User
 
-from .models import AttestationSignature, Certificate, CertificateRevocation, Completion, LessonView, QuizAttempt
-
-log = logging.getLogger(__name__)
+from .exports import ExportFilters
+from .models import (
+    AttestationSignature,
+    Certificate,
+    CertificateRevocation,
+    Completion,
+    LessonView,
+    QuizAttempt,
+    ReportJob,
+)
+from .tasks import build_report_task, certificate_render_task
 
 STALE_VERSION_MESSAGE = (
     "This module was updated to a new version while your page was open. Nothing was saved: "
@@ -284,8 +293,6 @@ def completion_record(
                     "attempts": completion.attempts,
                 },
             )
-            from .tasks import certificate_render_task
-
             send_after_commit(certificate_render_task, completion.pk)
     except IntegrityError:
         # A concurrent request won the race: the database constraint kept one completion; show that one.
@@ -295,13 +302,6 @@ def completion_record(
         return existing, False
     assignment.completed_at = now
     return completion, True
-
-
-def new_certificate_code() -> str:
-    """160 random bits, base32: unguessable and easy to read aloud or type."""
-    import base64
-
-    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
 
 
 def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> CertificateRevocation:
@@ -324,3 +324,16 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> 
             data={"code": certificate.code, "reason": reason},
         )
     return revocation
+
+
+def report_request(*, kind: str, requested_by: User, filters: ExportFilters) -> ReportJob:
+    """Queue a PDF report or an evidence bundle; the request is audited (45 CFR 164.530(b)(2)(ii): documented)."""
+    if kind not in (ReportJob.REPORT, ReportJob.BUNDLE):
+        raise ValueError(f"unknown report kind {kind!r}")
+    with transaction.atomic():
+        job = ReportJob(kind=kind, requested_by=requested_by, filters=filters.as_dict())
+        job.full_clean()
+        job.save()
+        audit.record(f"{kind}.requested", actor=requested_by, subject=job, data={"filters": job.filters})
+        send_after_commit(build_report_task, job.pk)
+    return job

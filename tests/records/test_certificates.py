@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from hipaa_training.celery import app
 from hipaa_training.models import AuditEvent
 from records import services
-from records.certificates import certificate_html, certificate_issue
+from records.documents.certificate import certificate_html, certificate_issue
 from records.models import Certificate, CertificateRevocation
 from records.tasks import certificate_render_task, certificate_sweep_task
 

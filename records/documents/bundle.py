@@ -29,9 +29,10 @@ from courses.models import CourseVersion
 from hipaa_training import audit
 from roles.models import Requirement
 
-from . import reports
-from .exports import EXPORTS, ExportFilters, _between, csv_chunks
-from .models import AttestationSignature, Certificate, Completion, QuizAttempt
+from .. import reports
+from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
+from ..models import AttestationSignature, Certificate, Completion, QuizAttempt
+from .report import render_report
 
 MANIFEST = "manifest.json"
 MANIFEST_SHA = "manifest.sha256"
@@ -146,8 +147,6 @@ def chain_head() -> dict[str, Any]:
 
 def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
     """Write the evidence bundle to the binary file `out`; returns the manifest's SHA-256."""
-    from .report_pdf import render_report
-
     missing: list[str] = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         writer = _Writer(zf)

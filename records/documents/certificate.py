@@ -1,13 +1,15 @@
 """Certificates: the one-page PDF, its verification code and QR code, and what a verifier is told.
 
-The only module that renders certificates (through hipaa_training.pdf); called from Celery tasks, never a view.
+The only module that renders certificates (through hipaa_training.pdf); issuing runs in a Celery task
+(records.tasks), never in a view. The verification page only looks a certificate up.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
-import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +27,7 @@ from hipaa_training.pdf import render_pdf
 from roles.assignments import add_months
 from roles.models import Requirement
 
-from .models import Certificate, Completion
-from .services import new_certificate_code
-
-log = logging.getLogger(__name__)
+from ..models import Certificate, Completion
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -40,6 +39,11 @@ STATUS_LABELS = {
     SUPERSEDED: "Superseded by a newer completion",
     REVOKED: "Revoked",
 }
+
+
+def new_certificate_code() -> str:
+    """160 random bits, base32: unguessable and easy to read aloud or type."""
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
 
 
 def verification_url(code: str) -> str:

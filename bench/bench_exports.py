@@ -40,7 +40,7 @@ def signed_in_now(request) -> None:
 
 
 def stream(request, sample_every: int = 50) -> tuple[int, int, float, float]:
-    from records.audit_views import export_csv
+    from records.views.audit import export_csv
 
     signed_in_now(request)
 

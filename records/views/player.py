@@ -19,8 +19,8 @@ from courses.models import Lesson
 from hipaa_training.signals import client_ip
 from roles.models import Assignment
 
-from . import services
-from .selectors import PlayerState, player_state, questions_in_order
+from .. import services
+from ..selectors import PlayerState, player_state, questions_in_order
 
 
 def _own(request: HttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:

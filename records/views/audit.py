@@ -20,9 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 from hipaa_training import audit
 from roles import access
 
-from .exports import EXPORTS, ExportFilters, csv_chunks
-from .models import ReportJob
-from .services import report_request
+from ..exports import EXPORTS, ExportFilters, csv_chunks
+from ..models import ReportJob
+from ..services import report_request
 
 AUDIT_READERS = (access.AUDITOR, access.COMPLIANCE_OFFICER)
 

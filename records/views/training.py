@@ -1,3 +1,5 @@
+"""Where each person lands (the home page redirect) and the learner's list of modules (/training/)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -7,7 +9,7 @@ from django.utils import timezone
 
 from roles.access import is_auditor, is_compliance_officer
 
-from .selectors import training_for
+from ..selectors import training_for
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from roles import access
 from roles.models import User
 
-from . import reports
+from .. import reports
 
 
 class FilterForm(forms.Form):

@@ -15,9 +15,9 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 from roles.access import can_see_all_records
 
-from .documents.certificate import certificate_verify
-from .models import Certificate
-from .selectors import certificates_of
+from ..documents.certificate import certificate_verify
+from ..models import Certificate
+from ..selectors import certificates_of
 
 
 @login_required

@@ -1,0 +1,2 @@
+"""The pages of records, one module per audience: the learner's training list and player, certificates and
+their public verification, the dashboards, the auditor's evidence pages."""

@@ -13,13 +13,14 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hipaa_training import audit
 from roles import access
 
+from ..access import get_report_job_for_user
 from ..exports import EXPORTS, ExportFilters, csv_chunks
 from ..models import ReportJob
 from ..services import report_request
@@ -118,7 +119,7 @@ def request_report(request: HttpRequest) -> HttpResponse:
 @access.access_required(*AUDIT_READERS)
 @access.reauth_required
 def download_report(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ReportJob, pk=job_id, requested_by=request.user, status=ReportJob.DONE)
+    job = get_report_job_for_user(request.user, job_id)
     with transaction.atomic():
         audit.record(
             f"{job.kind}.downloaded",

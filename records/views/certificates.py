@@ -6,17 +6,16 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hipaa_training import audit
 from hipaa_training.signals import client_ip
-from roles.access import can_see_all_records
 
+from ..access import get_certificate_for_user
 from ..documents.certificate import certificate_verify
-from ..models import Certificate
 from ..selectors import certificates_of
 
 
@@ -28,10 +27,8 @@ def my_certificates(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def certificate_download(request: HttpRequest, code: str) -> FileResponse:
-    certificate = get_object_or_404(Certificate.objects.select_related("completion__user"), code=code)
+    certificate = get_certificate_for_user(request.user, code)
     owner = certificate.completion.user
-    if owner.pk != request.user.pk and not can_see_all_records(request.user):
-        raise Http404("No such certificate.")
     audit.record(
         "certificate.downloaded",
         actor=request.user,

@@ -7,14 +7,14 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from roles import access
-from roles.models import User
 
 from .. import reports
+from ..access import get_person_for_user
 
 
 class FilterForm(forms.Form):
@@ -75,8 +75,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @login_required
 def person_transcript(request: HttpRequest, person_id: int) -> HttpResponse:
     """One person's transcript: theirs, their manager's, compliance officers' and auditors'; anyone else 404."""
-    person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
-    access.require_person_visible(request.user, person)
+    person = get_person_for_user(request.user, person_id)
     return render(
         request,
         "records/dashboard_transcript.html",

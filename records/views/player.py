@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -20,16 +20,12 @@ from hipaa_training.signals import client_ip
 from roles.models import Assignment
 
 from .. import services
+from ..access import get_assignment_for_user
 from ..selectors import PlayerState, player_state, questions_in_order
 
 
 def _own(request: HttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:
-    assignment = get_object_or_404(
-        Assignment.objects.select_related("course"),
-        pk=assignment_id,
-        user=request.user,
-        cancelled_at__isnull=True,
-    )
+    assignment = get_assignment_for_user(request.user, assignment_id)
     state = player_state(assignment)
     if state is None:
         raise Http404("This module has no published version yet.")

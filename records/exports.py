@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -216,8 +217,6 @@ def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
 
 def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
-    import json
-
     yield ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"]
     qs = (
         AuditEvent.objects.filter(_between("at", filters))
@@ -297,12 +296,3 @@ def csv_chunks(rows: Iterable[list[Any]], rows_per_chunk: int = 1000) -> Iterato
             pending = 0
     if pending:
         yield buffer.getvalue().encode()
-
-
-def write_csv(rows: Iterable[list[Any]], out: Any) -> int:
-    """Write an export to a binary file object; returns the number of bytes written."""
-    written = 0
-    for chunk in csv_chunks(rows):
-        out.write(chunk)
-        written += len(chunk)
-    return written

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
-from courses.models import CourseVersion, Lesson
+from courses.models import Choice, CourseVersion, Lesson, Question
 from roles.models import Assignment
 
 from .models import Certificate, Completion, LessonView, QuizAttempt
@@ -186,9 +186,7 @@ def player_state(assignment: Assignment) -> PlayerState | None:
     return PlayerState(assignment, version, lessons, seen, attempts, completion)
 
 
-def questions_in_order(version: CourseVersion, order: list[int]) -> list[Any]:
-    from courses.models import Choice, Question
-
+def questions_in_order(version: CourseVersion, order: list[int]) -> list[Question]:
     questions = {
         q.pk: q
         for q in Question.objects.filter(version=version).prefetch_related(

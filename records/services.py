@@ -251,7 +251,7 @@ def completion_record(
         return existing, False
     try:
         with transaction.atomic():
-            locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+            locked = Assignment.objects.select_for_update().select_related("user").get(pk=assignment.pk)
             existing = Completion.objects.filter(assignment_id=locked.pk).first()
             if existing:  # another request completed it while we waited for the lock
                 return existing, False
@@ -287,7 +287,7 @@ def completion_record(
                 subject=completion,
                 data={
                     "assignment_id": locked.pk,
-                    "user_id": locked.user_id,
+                    "person": locked.user.email,
                     "version_id": signature.version_id,
                     "score": completion.score,
                     "attempts": completion.attempts,

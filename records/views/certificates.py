@@ -33,7 +33,7 @@ def certificate_download(request: HttpRequest, code: str) -> FileResponse:
         "certificate.downloaded",
         actor=request.user,
         subject=certificate,
-        data={"code": code, "owner": owner.email, "own": owner.pk == request.user.pk},
+        data={"code": code, "person": owner.email, "own": owner.pk == request.user.pk},
     )
     response = FileResponse(
         default_storage.open(certificate.file, "rb"),

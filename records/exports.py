@@ -139,9 +139,8 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         "completion__attestation__signed_at",
         "cancelled_at",
     )
-    for name, email, dept, role, module, version, assigned, due, done, score, cert, signed, cancelled in rows.iterator(
-        chunk_size=CHUNK_SIZE
-    ):
+    values: Iterator[tuple[Any, ...]] = rows.iterator(chunk_size=CHUNK_SIZE)
+    for name, email, dept, role, module, version, assigned, due, done, score, cert, signed, cancelled in values:
         if as_of_end is not None and done is not None and done >= as_of_end:
             done = version = score = cert = signed = None  # finished after the "as of" day: open on that day
         if done is not None:

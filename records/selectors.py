@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
-from courses.models import Choice, CourseVersion, Lesson, Question
-from roles.models import Assignment
+from courses.models import Choice, Course, CourseVersion, Lesson, Question
+from roles.models import Assignment, User
 
 from .models import Certificate, Completion, LessonView, QuizAttempt
 
@@ -29,7 +28,7 @@ class AssignmentRow:
     certificate: Certificate | None = None
 
     @property
-    def course(self) -> Any:
+    def course(self) -> Course:
         return self.assignment.course
 
     @property
@@ -76,7 +75,12 @@ class TrainingGroups:
         return bool(self.overdue or self.due_soon or self.later or self.completed)
 
 
-def training_for(person: Any, today: dt.date | None = None) -> TrainingGroups:
+def _completed_at(row: AssignmentRow) -> dt.datetime:
+    assert row.completed_at is not None  # only completed rows are sorted by it
+    return row.completed_at
+
+
+def training_for(person: User, today: dt.date | None = None) -> TrainingGroups:
     """A person's assignments grouped as overdue, due soon, later and completed, with progress (5 queries)."""
     today = today or timezone.localdate()
     groups = TrainingGroups()
@@ -125,7 +129,7 @@ def training_for(person: Any, today: dt.date | None = None) -> TrainingGroups:
             groups.due_soon.append(row)
         else:
             groups.later.append(row)
-    groups.completed.sort(key=lambda r: r.assignment.completed_at, reverse=True)
+    groups.completed.sort(key=_completed_at, reverse=True)
     return groups
 
 
@@ -196,7 +200,7 @@ def questions_in_order(version: CourseVersion, order: list[int]) -> list[Questio
     return [questions[q] for q in order if q in questions]
 
 
-def certificates_of(person: Any) -> list[Certificate]:
+def certificates_of(person: User) -> list[Certificate]:
     return list(
         Certificate.objects.filter(completion__user=person)
         .select_related("completion__version", "revocation")

@@ -13,7 +13,6 @@ import random
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -79,7 +78,7 @@ def statement_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def lesson_view_record(*, assignment: Assignment, lesson_id: int, version_id: int, actor: Any) -> LessonView:
+def lesson_view_record(*, assignment: Assignment, lesson_id: int, version_id: int, actor: User | None) -> LessonView:
     """Mark a lesson as seen; lessons are taken in order, so the knowledge check follows every lesson."""
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
@@ -127,7 +126,7 @@ def quiz_attempt_submit(
     version_id: int,
     question_order: Sequence[int],
     answers: Mapping[int, Sequence[int]],
-    actor: Any,
+    actor: User | None,
 ) -> QuizAttempt:
     """Grade and keep a knowledge-check attempt with its answers (training documented, 45 CFR 164.530(b)(2)(ii))."""
     with transaction.atomic():
@@ -190,7 +189,7 @@ def attestation_sign(
     agreed: bool,
     ip_address: str | None,
     user_agent: str,
-    actor: Any,
+    actor: User | None,
 ) -> AttestationSignature:
     """Sign the module's attestation: the documented acknowledgement of training (45 CFR 164.530(b)(2)(ii))."""
     with transaction.atomic():
@@ -239,7 +238,7 @@ def completion_record(
     agreed: bool,
     ip_address: str | None,
     user_agent: str,
-    actor: Any,
+    actor: User | None,
 ) -> tuple[Completion, bool]:
     """Sign the attestation and record the completion, closing the assignment, in one transaction.
 
@@ -304,7 +303,7 @@ def completion_record(
     return completion, True
 
 
-def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> CertificateRevocation:
+def certificate_revoke(*, certificate: Certificate, reason: str, actor: User | None) -> CertificateRevocation:
     """Revoke a certificate with a new record; the certificate itself is never changed (evidence is kept)."""
     reason = reason.strip()
     if not reason:
@@ -315,7 +314,7 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> 
         revocation = CertificateRevocation.objects.create(
             certificate=certificate,
             reason=reason,
-            revoked_by=actor if getattr(actor, "is_authenticated", False) else None,
+            revoked_by=actor,
         )
         audit.record(
             "certificate.revoked",

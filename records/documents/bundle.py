@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
@@ -157,7 +159,7 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
         for cert in certificates.values("code", "file").iterator(chunk_size=500):
             try:
                 with default_storage.open(cert["file"], "rb") as handle:
-                    writer.add_chunks(f"certificates/{cert['code']}.pdf", iter(lambda h=handle: h.read(1 << 20), b""))
+                    writer.add_chunks(f"certificates/{cert['code']}.pdf", iter(partial(handle.read, 1 << 20), b""))
             except (FileNotFoundError, ValueError):
                 missing.append(cert["code"])
         for version in _versions_taught(filters):
@@ -218,7 +220,7 @@ def _sha256_member(zf: zipfile.ZipFile, name: str) -> str:
     return digest.hexdigest()
 
 
-def verify_bundle(path: Any) -> Verification:
+def verify_bundle(path: str | os.PathLike[str] | IO[bytes]) -> Verification:
     """Check every file of a bundle against its manifest. Needs nothing but the ZIP (no database)."""
     result = Verification()
     try:

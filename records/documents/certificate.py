@@ -11,10 +11,10 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 import segno
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -25,7 +25,7 @@ from django.utils import timezone
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
 from roles.assignments import add_months
-from roles.models import Requirement
+from roles.models import Requirement, User
 
 from ..models import Certificate, Completion
 
@@ -150,7 +150,9 @@ def certificate_status(certificate: Certificate, today: dt.date | None = None) -
     return VALID
 
 
-def certificate_verify(*, code: str, ip_address: str | None, actor: Any = None) -> Verification | None:
+def certificate_verify(
+    *, code: str, ip_address: str | None, actor: User | AnonymousUser | None = None
+) -> Verification | None:
     """Look up a certificate by code for a verifier; every successful look-up is counted in the audit trail."""
     certificate = (
         Certificate.objects.select_related("completion__user", "completion__version", "revocation")

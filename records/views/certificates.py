@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from hipaa_training import audit
 from hipaa_training.signals import client_ip
+from roles.http import AuthenticatedHttpRequest
 
 from ..access import get_certificate_for_user
 from ..documents.certificate import certificate_verify
@@ -20,13 +21,13 @@ from ..selectors import certificates_of
 
 
 @login_required
-def my_certificates(request: HttpRequest) -> HttpResponse:
+def my_certificates(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "records/certificates.html", {"certificates": certificates_of(request.user)})
 
 
 @login_required
 @require_GET
-def certificate_download(request: HttpRequest, code: str) -> FileResponse:
+def certificate_download(request: AuthenticatedHttpRequest, code: str) -> FileResponse:
     certificate = get_certificate_for_user(request.user, code)
     owner = certificate.completion.user
     audit.record(

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from roles.access import is_auditor, is_compliance_officer
+from roles.http import AuthenticatedHttpRequest
 
 from ..selectors import training_for
 
@@ -24,6 +25,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def training(request: HttpRequest) -> HttpResponse:
+def training(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = training_for(request.user)
     return render(request, "records/training.html", {"groups": groups, "today": timezone.localdate()})

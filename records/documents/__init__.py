@@ -3,3 +3,5 @@
 Builders read through services and selectors and are called from tasks (records/tasks.py); services and
 selectors never import a builder.
 """
+
+from __future__ import annotations

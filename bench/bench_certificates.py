@@ -72,8 +72,9 @@ def run(n: int) -> None:
     from courses.loader import load_catalog
     from hipaa_training.pdf import render_pdf
     from records import services
-    from records.certificates import certificate_html, certificate_issue, valid_until_for
+    from records.documents.certificate import certificate_html, certificate_issue, new_certificate_code, valid_until_for
     from records.models import Certificate, Completion
+    from records.walkthrough import module_walk
     from roles.defaults import load_default_roles
     from roles.models import Assignment, WorkforceRole
     from roles.services import person_create
@@ -88,33 +89,18 @@ def run(n: int) -> None:
     )
     services.send_after_commit = lambda *a: None  # time the renders here, not in a task
     for a in Assignment.objects.filter(user=person):
-        v = services.current_version(a)
-        for lesson in v.lessons.order_by("position"):
-            services.lesson_view_record(assignment=a, lesson_id=lesson.pk, version_id=v.pk, actor=person)
-        right = {q.pk: [c.pk for c in q.choices.all() if c.correct] for q in v.questions.prefetch_related("choices")}
-        services.quiz_attempt_submit(
-            assignment=a, version_id=v.pk, question_order=list(right), answers=right, actor=person
-        )
-        services.completion_record(
-            assignment=a,
-            version_id=v.pk,
-            typed_name=person.full_name,
-            agreed=True,
-            ip_address="127.0.0.1",
-            user_agent="bench",
-            actor=person,
-        )
+        module_walk(a, user_agent="bench")
     completions = list(Completion.objects.select_related("user", "version"))
     cold_start = time.perf_counter()
-    render_pdf(certificate_html(completions[0], services.new_certificate_code(), valid_until_for(completions[0])))
+    render_pdf(certificate_html(completions[0], new_certificate_code(), valid_until_for(completions[0])))
     cold = time.perf_counter() - cold_start
     for _ in range(3):
-        render_pdf(certificate_html(completions[0], services.new_certificate_code(), None))
+        render_pdf(certificate_html(completions[0], new_certificate_code(), None))
 
     renders = []
     for i in range(n):
         c = completions[i % len(completions)]
-        code = services.new_certificate_code()
+        code = new_certificate_code()
         start = time.perf_counter()
         render_pdf(certificate_html(c, code, valid_until_for(c)))
         renders.append((time.perf_counter() - start) * 1000)

@@ -28,8 +28,8 @@ def main() -> None:
 
     from django.contrib.auth.models import Group
 
-    from records import dashboard as views
     from records import reports
+    from records.views import dashboard as views
     from roles import access
     from roles.models import User
 

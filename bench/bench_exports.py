@@ -40,7 +40,7 @@ def signed_in_now(request) -> None:
 
 
 def stream(request, sample_every: int = 50) -> tuple[int, int, float, float]:
-    from records.audit_views import export_csv
+    from records.views.audit import export_csv
 
     signed_in_now(request)
 
@@ -57,7 +57,7 @@ def stream(request, sample_every: int = 50) -> tuple[int, int, float, float]:
 
 
 def bundle_figures(people: int, assignments: int, evidence: int) -> None:
-    from records.bundle import build_bundle, verify_bundle
+    from records.documents.bundle import build_bundle, verify_bundle
     from records.exports import ExportFilters
 
     t0 = time.perf_counter()

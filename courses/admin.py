@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from hipaa_training.admin_utils import ReadOnlyAdmin
 
@@ -10,12 +13,12 @@ from .models import Course, CourseVersion, Lesson, Question
 class LessonInline(admin.TabularInline):
     model = Lesson
     fields = ["position", "title"]
-    readonly_fields = fields
+    readonly_fields = ["position", "title"]
     extra = 0
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -25,10 +28,10 @@ class CourseAdmin(admin.ModelAdmin):
     readonly_fields = ["slug", "created_at"]
     search_fields = ["title", "slug"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # courses are published from the catalogue files (manage.py load_catalog)
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

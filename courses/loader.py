@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -196,11 +197,11 @@ def parse_catalog(root: Path) -> list[CourseSpec]:
     return specs
 
 
-def publish_course(spec: CourseSpec, *, actor: Any = None) -> LoadResult:
+def publish_course(spec: CourseSpec, *, actor: AbstractBaseUser | None = None) -> LoadResult:
     """Publish `spec` as a new version unless the newest version already has this exact content."""
     with transaction.atomic():
         course, _ = Course.objects.get_or_create(slug=spec.slug, defaults={"title": spec.title})
-        current = course.versions.order_by("-number").first()
+        current = CourseVersion.objects.current_for(course)
         if current is not None and current.content_hash == spec.content_hash:
             return LoadResult(spec.slug, current.number, published=False)
         if course.title != spec.title:
@@ -256,7 +257,7 @@ def publish_course(spec: CourseSpec, *, actor: Any = None) -> LoadResult:
     return LoadResult(spec.slug, version.number, published=True)
 
 
-def load_catalog(root: Path | None = None, *, actor: Any = None) -> list[LoadResult]:
+def load_catalog(root: Path | None = None, *, actor: AbstractBaseUser | None = None) -> list[LoadResult]:
     """Validate the whole catalogue, then publish what changed. Nothing is published if any file is bad."""
     specs = parse_catalog(root or default_catalog_dir())
     return [publish_course(spec, actor=actor) for spec in specs]

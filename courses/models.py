@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 from hipaa_training.db import AppendOnlyModel
@@ -18,16 +20,20 @@ class Course(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def current_version(self) -> CourseVersion | None:
-        return self.versions.order_by("-number").first()
-
 
 class CourseVersionQuerySet(models.QuerySet["CourseVersion"]):
-    def current(self) -> CourseVersionQuerySet:
-        """The newest version of each course."""
-        newest = CourseVersion.objects.filter(course=models.OuterRef("course")).order_by("-number")
-        return self.filter(pk=models.Subquery(newest.values("pk")[:1]))
+    """The one place that says which version of a course is current: the one with the highest number."""
+
+    def current(self, *, published_before: dt.datetime | None = None) -> CourseVersionQuerySet:
+        """The current version of each course; with `published_before`, the one that was current at that instant."""
+        newest = CourseVersion.objects.filter(course=models.OuterRef("course"))
+        if published_before is not None:
+            newest = newest.filter(published_at__lt=published_before)
+        return self.filter(pk=models.Subquery(newest.order_by("-number").values("pk")[:1]))
+
+    def current_for(self, course: Course | int) -> CourseVersion | None:
+        """The current version of one course (a Course or its id); None before its first publication."""
+        return self.filter(course=course).order_by("-number").first()
 
 
 class CourseVersion(AppendOnlyModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from records.views import home
+from records.views.training import home
 
 from . import views
 

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from hipaa_training.admin_utils import ReadOnlyAdmin
+from roles.models import User
 
 from .models import AttestationSignature, Certificate, CertificateRevocation, Completion, QuizAttempt
 from .services import certificate_revoke
@@ -47,6 +48,7 @@ class CertificateRevocationAdmin(ReadOnlyAdmin):
         return request.user.has_perm("records.add_certificaterevocation")
 
     def save_model(self, request: HttpRequest, obj: CertificateRevocation, form: Any, change: bool) -> None:
+        assert isinstance(request.user, User)  # the admin is behind a staff login
         try:
             revocation = certificate_revoke(certificate=obj.certificate, reason=obj.reason, actor=request.user)
         except ValidationError as error:

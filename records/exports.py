@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,16 @@ class ExportFilters:
 
     def as_dict(self) -> dict[str, str | None]:
         return {k: v.isoformat() if v else None for k, v in vars(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportFilters:
+        """The filters `as_dict` stored (on a ReportJob)."""
+
+        def day(key: str) -> dt.date | None:
+            value = data.get(key)
+            return dt.date.fromisoformat(value) if value else None
+
+        return cls(start=day("start"), end=day("end"), as_of=day("as_of"))
 
     @property
     def upper(self) -> dt.date | None:
@@ -128,9 +139,8 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         "completion__attestation__signed_at",
         "cancelled_at",
     )
-    for name, email, dept, role, module, version, assigned, due, done, score, cert, signed, cancelled in rows.iterator(
-        chunk_size=CHUNK_SIZE
-    ):
+    values: Iterator[tuple[Any, ...]] = rows.iterator(chunk_size=CHUNK_SIZE)
+    for name, email, dept, role, module, version, assigned, due, done, score, cert, signed, cancelled in values:
         if as_of_end is not None and done is not None and done >= as_of_end:
             done = version = score = cert = signed = None  # finished after the "as of" day: open on that day
         if done is not None:
@@ -206,8 +216,6 @@ def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
 
 def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
-    import json
-
     yield ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"]
     qs = (
         AuditEvent.objects.filter(_between("at", filters))
@@ -287,12 +295,3 @@ def csv_chunks(rows: Iterable[list[Any]], rows_per_chunk: int = 1000) -> Iterato
             pending = 0
     if pending:
         yield buffer.getvalue().encode()
-
-
-def write_csv(rows: Iterable[list[Any]], out: Any) -> int:
-    """Write an export to a binary file object; returns the number of bytes written."""
-    written = 0
-    for chunk in csv_chunks(rows):
-        out.write(chunk)
-        written += len(chunk)
-    return written

@@ -141,6 +141,42 @@ class Matrix:
         ]
 
 
+@dataclass
+class _MatrixBuilder:
+    """Adds up the grouped rows into one matrix; `key`/`label` name the row's id and name in each group."""
+
+    key: str
+    label: str
+    empty: str
+    rows: dict[int | None, str] = field(default_factory=dict)
+    columns: dict[int, str] = field(default_factory=dict)
+    cells: dict[tuple[int | None, int], Cell] = field(default_factory=dict)
+    row_totals: dict[int | None, Cell] = field(default_factory=dict)
+    column_totals: dict[int, Cell] = field(default_factory=dict)
+
+    def add(self, g: dict[str, Any]) -> None:
+        row_key, col = g[self.key], g["course_id"]
+        self.rows[row_key] = g[self.label] or self.empty
+        self.columns[col] = g["course__title"]
+        for cell in (
+            self.cells.setdefault((row_key, col), Cell()),
+            self.row_totals.setdefault(row_key, Cell()),
+            self.column_totals.setdefault(col, Cell()),
+        ):
+            cell.total += g["total"]
+            cell.done += g["done"]
+            cell.overdue += g["overdue"]
+
+    def matrix(self) -> Matrix:
+        return Matrix(
+            rows=sorted(self.rows.items(), key=lambda kv: kv[1].lower()),
+            columns=sorted(self.columns.items(), key=lambda kv: kv[1].lower()),
+            cells=self.cells,
+            row_totals=self.row_totals,
+            column_totals=self.column_totals,
+        )
+
+
 def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
     """Role x module and department x module from ONE grouped query (role, department, module)."""
     grouped = (
@@ -155,31 +191,12 @@ def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
         .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
         .order_by()
     )
-    builders = [
-        ("user__workforce_role_id", "user__workforce_role__name", "(no role)", {}, {}, {}, {}, {}),
-        ("user__department_id", "user__department__name", "(no department)", {}, {}, {}, {}, {}),
-    ]
+    role = _MatrixBuilder("user__workforce_role_id", "user__workforce_role__name", "(no role)")
+    department = _MatrixBuilder("user__department_id", "user__department__name", "(no department)")
     for g in grouped:
-        for key, label, empty, rows, columns, cells, row_totals, column_totals in builders:
-            row_key, col = g[key], g["course_id"]
-            rows[row_key] = g[label] or empty
-            columns[col] = g["course__title"]
-            for table, k in ((cells, (row_key, col)), (row_totals, row_key), (column_totals, col)):
-                cell = table.setdefault(k, Cell())
-                cell.total += g["total"]
-                cell.done += g["done"]
-                cell.overdue += g["overdue"]
-    role, department = (
-        Matrix(
-            rows=sorted(rows.items(), key=lambda kv: kv[1].lower()),
-            columns=sorted(columns.items(), key=lambda kv: kv[1].lower()),
-            cells=cells,
-            row_totals=row_totals,
-            column_totals=column_totals,
-        )
-        for _, _, _, rows, columns, cells, row_totals, column_totals in builders
-    )
-    return role, department
+        role.add(g)
+        department.add(g)
+    return role.matrix(), department.matrix()
 
 
 @dataclass
@@ -238,7 +255,7 @@ def new_hires(filters: Filters) -> NewHires:
         .annotate(last_done=Max("completed_at"))
         .values_list("user__hire_date", "last_done")
     )
-    days = [(timezone.localdate(last) - hired).days for hired, last in finished]
+    days = [(timezone.localdate(last) - hired).days for hired, last in finished if hired is not None]
     summary.median_days = statistics.median(days) if days else None
     return summary
 

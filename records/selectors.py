@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
-from courses.models import CourseVersion, Lesson
-from roles.models import Assignment
+from courses.models import Choice, Course, CourseVersion, Lesson, Question
+from roles.models import Assignment, User
 
 from .models import Certificate, Completion, LessonView, QuizAttempt
 
@@ -29,7 +28,7 @@ class AssignmentRow:
     certificate: Certificate | None = None
 
     @property
-    def course(self) -> Any:
+    def course(self) -> Course:
         return self.assignment.course
 
     @property
@@ -76,7 +75,12 @@ class TrainingGroups:
         return bool(self.overdue or self.due_soon or self.later or self.completed)
 
 
-def training_for(person: Any, today: dt.date | None = None) -> TrainingGroups:
+def _completed_at(row: AssignmentRow) -> dt.datetime:
+    assert row.completed_at is not None  # only completed rows are sorted by it
+    return row.completed_at
+
+
+def training_for(person: User, today: dt.date | None = None) -> TrainingGroups:
     """A person's assignments grouped as overdue, due soon, later and completed, with progress (5 queries)."""
     today = today or timezone.localdate()
     groups = TrainingGroups()
@@ -125,7 +129,7 @@ def training_for(person: Any, today: dt.date | None = None) -> TrainingGroups:
             groups.due_soon.append(row)
         else:
             groups.later.append(row)
-    groups.completed.sort(key=lambda r: r.assignment.completed_at, reverse=True)
+    groups.completed.sort(key=_completed_at, reverse=True)
     return groups
 
 
@@ -170,9 +174,10 @@ def player_state(assignment: Assignment) -> PlayerState | None:
     if completion:
         version = completion.version
     else:
-        version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
-        if version is None:
+        current = CourseVersion.objects.current_for(assignment.course_id)
+        if current is None:
             return None
+        version = current
     lessons = list(
         Lesson.objects.filter(version=version).order_by("position").only("id", "position", "title", "version_id")
     )
@@ -185,9 +190,7 @@ def player_state(assignment: Assignment) -> PlayerState | None:
     return PlayerState(assignment, version, lessons, seen, attempts, completion)
 
 
-def questions_in_order(version: CourseVersion, order: list[int]) -> list[Any]:
-    from courses.models import Choice, Question
-
+def questions_in_order(version: CourseVersion, order: list[int]) -> list[Question]:
     questions = {
         q.pk: q
         for q in Question.objects.filter(version=version).prefetch_related(
@@ -197,7 +200,7 @@ def questions_in_order(version: CourseVersion, order: list[int]) -> list[Any]:
     return [questions[q] for q in order if q in questions]
 
 
-def certificates_of(person: Any) -> list[Certificate]:
+def certificates_of(person: User) -> list[Certificate]:
     return list(
         Certificate.objects.filter(completion__user=person)
         .select_related("completion__version", "revocation")

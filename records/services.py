@@ -1,18 +1,18 @@
-"""Writing the evidence of training: lesson progress, knowledge-check attempts, signed attestations, completions.
+"""Writing the evidence of training: lesson progress, knowledge-check attempts, signed attestations, completions,
+certificate revocations, and requests for reports and evidence bundles.
 
-Each function validates, saves and records its audit event in one transaction. Every step refuses to run out of
-order, on a closed assignment, or for a course version that is no longer current (nothing is saved then).
+Each function validates, saves and records its audit event in one transaction, and queues its follow-up task
+(records.tasks) on commit. Every step refuses to run out of order, on a closed assignment, or for a course
+version that is no longer current (nothing is saved then).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -22,11 +22,19 @@ from courses.grading import InvalidAnswers, grade
 from courses.models import CourseVersion, Lesson
 from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
-from roles.models import Assignment
+from roles.models import Assignment, User
 
-from .models import AttestationSignature, Certificate, CertificateRevocation, Completion, LessonView, QuizAttempt
-
-log = logging.getLogger(__name__)
+from .exports import ExportFilters
+from .models import (
+    AttestationSignature,
+    Certificate,
+    CertificateRevocation,
+    Completion,
+    LessonView,
+    QuizAttempt,
+    ReportJob,
+)
+from .tasks import build_report_task, certificate_render_task
 
 STALE_VERSION_MESSAGE = (
     "This module was updated to a new version while your page was open. Nothing was saved: "
@@ -39,7 +47,7 @@ class StaleVersion(ValidationError):
 
 
 def current_version(assignment: Assignment) -> CourseVersion:
-    version = CourseVersion.objects.filter(course_id=assignment.course_id).order_by("-number").first()
+    version = CourseVersion.objects.current_for(assignment.course_id)
     if version is None:
         raise ValidationError("This module has no published version yet.")
     return version
@@ -70,7 +78,7 @@ def statement_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def lesson_view_record(*, assignment: Assignment, lesson_id: int, version_id: int, actor: Any) -> LessonView:
+def lesson_view_record(*, assignment: Assignment, lesson_id: int, version_id: int, actor: User | None) -> LessonView:
     """Mark a lesson as seen; lessons are taken in order, so the knowledge check follows every lesson."""
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
@@ -118,7 +126,7 @@ def quiz_attempt_submit(
     version_id: int,
     question_order: Sequence[int],
     answers: Mapping[int, Sequence[int]],
-    actor: Any,
+    actor: User | None,
 ) -> QuizAttempt:
     """Grade and keep a knowledge-check attempt with its answers (training documented, 45 CFR 164.530(b)(2)(ii))."""
     with transaction.atomic():
@@ -181,7 +189,7 @@ def attestation_sign(
     agreed: bool,
     ip_address: str | None,
     user_agent: str,
-    actor: Any,
+    actor: User | None,
 ) -> AttestationSignature:
     """Sign the module's attestation: the documented acknowledgement of training (45 CFR 164.530(b)(2)(ii))."""
     with transaction.atomic():
@@ -230,7 +238,7 @@ def completion_record(
     agreed: bool,
     ip_address: str | None,
     user_agent: str,
-    actor: Any,
+    actor: User | None,
 ) -> tuple[Completion, bool]:
     """Sign the attestation and record the completion, closing the assignment, in one transaction.
 
@@ -242,7 +250,7 @@ def completion_record(
         return existing, False
     try:
         with transaction.atomic():
-            locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+            locked = Assignment.objects.select_for_update().select_related("user").get(pk=assignment.pk)
             existing = Completion.objects.filter(assignment_id=locked.pk).first()
             if existing:  # another request completed it while we waited for the lock
                 return existing, False
@@ -278,14 +286,12 @@ def completion_record(
                 subject=completion,
                 data={
                     "assignment_id": locked.pk,
-                    "user_id": locked.user_id,
+                    "person": locked.user.email,
                     "version_id": signature.version_id,
                     "score": completion.score,
                     "attempts": completion.attempts,
                 },
             )
-            from .tasks import certificate_render_task
-
             send_after_commit(certificate_render_task, completion.pk)
     except IntegrityError:
         # A concurrent request won the race: the database constraint kept one completion; show that one.
@@ -297,14 +303,7 @@ def completion_record(
     return completion, True
 
 
-def new_certificate_code() -> str:
-    """160 random bits, base32: unguessable and easy to read aloud or type."""
-    import base64
-
-    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
-
-
-def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> CertificateRevocation:
+def certificate_revoke(*, certificate: Certificate, reason: str, actor: User | None) -> CertificateRevocation:
     """Revoke a certificate with a new record; the certificate itself is never changed (evidence is kept)."""
     reason = reason.strip()
     if not reason:
@@ -315,7 +314,7 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> 
         revocation = CertificateRevocation.objects.create(
             certificate=certificate,
             reason=reason,
-            revoked_by=actor if getattr(actor, "is_authenticated", False) else None,
+            revoked_by=actor,
         )
         audit.record(
             "certificate.revoked",
@@ -324,3 +323,16 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor: Any) -> 
             data={"code": certificate.code, "reason": reason},
         )
     return revocation
+
+
+def report_request(*, kind: str, requested_by: User, filters: ExportFilters) -> ReportJob:
+    """Queue a PDF report or an evidence bundle; the request is audited (45 CFR 164.530(b)(2)(ii): documented)."""
+    if kind not in (ReportJob.REPORT, ReportJob.BUNDLE):
+        raise ValueError(f"unknown report kind {kind!r}")
+    with transaction.atomic():
+        job = ReportJob(kind=kind, requested_by=requested_by, filters=filters.as_dict())
+        job.full_clean()
+        job.save()
+        audit.record(f"{kind}.requested", actor=requested_by, subject=job, data={"filters": job.filters})
+        send_after_commit(build_report_task, job.pk)
+    return job

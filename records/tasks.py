@@ -1,3 +1,6 @@
+"""Background work of records. Each task takes ids and calls one builder, imported inside its body: services
+import this module to queue tasks, so a task never imports what imports it at load time."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +19,7 @@ log = logging.getLogger(__name__)
     acks_late=True,
 )
 def certificate_render_task(completion_id: int) -> str:
-    from .certificates import certificate_issue
+    from .documents.certificate import certificate_issue
 
     return certificate_issue(completion_id=completion_id).code
 
@@ -24,7 +27,7 @@ def certificate_render_task(completion_id: int) -> str:
 @shared_task(name="records.certificate_sweep", acks_late=True)
 def certificate_sweep_task() -> int:
     """Renders every certificate that is missing (its task was lost, the broker was down, a render failed)."""
-    from .certificates import certificate_issue, certificates_missing
+    from .documents.certificate import certificate_issue, certificates_missing
 
     done = 0
     for completion_id in certificates_missing():
@@ -34,3 +37,10 @@ def certificate_sweep_task() -> int:
         except Exception:
             log.exception("could not render the certificate of completion %s; the next sweep retries", completion_id)
     return done
+
+
+@shared_task(name="records.build_report", acks_late=True)
+def build_report_task(job_id: int) -> str:
+    from .documents.jobs import report_build
+
+    return report_build(job_id=job_id).status

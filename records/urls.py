@@ -2,26 +2,26 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import audit_views, certificate_views, dashboard, player, views
+from .views import audit, certificates, dashboard, player, training
 
 app_name = "records"
 
 urlpatterns = [
-    path("training/", views.training, name="training"),
+    path("training/", training.training, name="training"),
     path("training/<int:assignment_id>/", player.overview, name="overview"),
     path("training/<int:assignment_id>/lessons/<int:position>/", player.lesson, name="lesson"),
     path("training/<int:assignment_id>/check/", player.check, name="check"),
     path("training/<int:assignment_id>/check/attempts/<int:number>/", player.attempt, name="attempt"),
     path("training/<int:assignment_id>/attestation/", player.attest, name="attest"),
     path("training/<int:assignment_id>/done/", player.done, name="done"),
-    path("certificates/", certificate_views.my_certificates, name="certificates"),
-    path("certificates/<str:code>/download/", certificate_views.certificate_download, name="certificate_download"),
-    path("verify/<str:code>/", certificate_views.verify, name="verify"),
+    path("certificates/", certificates.my_certificates, name="certificates"),
+    path("certificates/<str:code>/download/", certificates.certificate_download, name="certificate_download"),
+    path("verify/<str:code>/", certificates.verify, name="verify"),
     path("training/team/", dashboard.team, name="team"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/people/<int:person_id>/", dashboard.person_transcript, name="transcript"),
-    path("audit/", audit_views.audit_home, name="audit"),
-    path("audit/export/<slug:slug>.csv", audit_views.export_csv, name="audit_export"),
-    path("audit/reports/", audit_views.request_report, name="audit_request"),
-    path("audit/reports/<int:job_id>/download/", audit_views.download_report, name="audit_download"),
+    path("audit/", audit.audit_home, name="audit"),
+    path("audit/export/<slug:slug>.csv", audit.export_csv, name="audit_export"),
+    path("audit/reports/", audit.request_report, name="audit_request"),
+    path("audit/reports/<int:job_id>/download/", audit.download_report, name="audit_download"),
 ]

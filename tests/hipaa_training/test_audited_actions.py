@@ -167,7 +167,7 @@ def attestation_signed(request) -> None:
 
 
 def _certificate(request):
-    from records.certificates import certificate_issue
+    from records.documents.certificate import certificate_issue
     from tests.records.helpers import complete
 
     completion, _ = complete(_passed(request))

@@ -1,12 +1,15 @@
-"""Walking an assignment through the player's services, for tests that need a step done."""
+"""Walking an assignment through the player's services, for tests that need a step done (records.walkthrough)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from courses.models import CourseVersion
-from records import services
+from records import services, walkthrough
 from roles.models import Assignment
+
+IP_ADDRESS = "203.0.113.7"
+USER_AGENT = "pytest"
 
 
 def assignment_of(person: Any, slug: str = "security-awareness") -> Assignment:
@@ -19,48 +22,21 @@ def version_of(assignment: Assignment) -> CourseVersion:
 
 
 def answers(version: CourseVersion, *, right: bool) -> dict[int, list[int]]:
-    out = {}
-    for q in version.questions.prefetch_related("choices"):
-        choices = list(q.choices.all())
-        out[q.pk] = [c.pk for c in choices if c.correct] if right else [next(c.pk for c in choices if not c.correct)]
-    return out
+    return walkthrough.answers_for(version, right=right)
 
 
 def see_lessons(assignment: Assignment) -> None:
-    version = version_of(assignment)
-    for lesson in version.lessons.order_by("position"):
-        services.lesson_view_record(
-            assignment=assignment, lesson_id=lesson.pk, version_id=version.pk, actor=assignment.user
-        )
+    walkthrough.lessons_read(assignment)
 
 
 def attempt(assignment: Assignment, *, right: bool) -> Any:
-    version = version_of(assignment)
-    return services.quiz_attempt_submit(
-        assignment=assignment,
-        version_id=version.pk,
-        question_order=services.question_order_for(assignment, version),
-        answers=answers(version, right=right),
-        actor=assignment.user,
-    )
+    return walkthrough.quiz_take(assignment, right=right)
 
 
 def complete(assignment: Assignment, **overrides: Any) -> Any:
-    version = version_of(assignment)
-    kwargs = dict(
-        assignment=assignment,
-        version_id=version.pk,
-        typed_name=assignment.user.full_name,
-        agreed=True,
-        ip_address="203.0.113.7",
-        user_agent="pytest",
-        actor=assignment.user,
-    )
-    kwargs.update(overrides)
-    return services.completion_record(**kwargs)
+    arguments = {"ip_address": IP_ADDRESS, "user_agent": USER_AGENT, **overrides}
+    return walkthrough.attestation_complete(assignment, **arguments)
 
 
 def take(assignment: Assignment) -> Any:
-    see_lessons(assignment)
-    attempt(assignment, right=True)
-    return complete(assignment)[0]
+    return walkthrough.module_walk(assignment, ip_address=IP_ADDRESS, user_agent=USER_AGENT)

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from hipaa_training.celery import app
 from hipaa_training.models import AuditEvent
 from records import services
-from records.certificates import certificate_html, certificate_issue
+from records.documents.certificate import certificate_html, certificate_issue
 from records.models import Certificate, CertificateRevocation
 from records.tasks import certificate_render_task, certificate_sweep_task
 
@@ -192,6 +192,8 @@ def test_who_may_download_a_certificate(request, login, employee, who, status, t
         data = b"".join(response.streaming_content)
         assert hashlib.sha256(data).hexdigest() == cert.sha256
         assert response["Content-Type"] == "application/pdf"
+        event = AuditEvent.objects.get(action="certificate.downloaded")
+        assert event.data["person"] == employee.email and event.data["own"] == (who == "employee")
 
 
 def test_my_certificates_lists_only_my_own(login, employee, outsider, take):

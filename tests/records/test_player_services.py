@@ -192,6 +192,7 @@ def test_completion_records_the_signature_evidence_and_closes_the_assignment(emp
     assert a.completed_at == completion.completed_at
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert "attestation.signed" in actions and "completion.recorded" in actions
+    assert AuditEvent.objects.get(action="completion.recorded").data["person"] == employee.email
 
 
 def test_a_second_submission_returns_the_existing_completion(employee):

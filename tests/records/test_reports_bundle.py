@@ -16,7 +16,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from hipaa_training.models import AuditEvent
-from records.bundle import verify_bundle
+from records.documents.bundle import verify_bundle
 from records.models import Certificate, ReportJob
 from roles.models import Assignment
 from tests.records.evidence import at, complete, person, reschedule, today
@@ -84,7 +84,7 @@ def test_the_report_download_needs_a_login_and_the_right_role(client, login, emp
 
 
 def test_building_twice_changes_nothing(auditor, records, django_capture_on_commit_callbacks):
-    from records.report_pdf import report_build
+    from records.documents.jobs import report_build
 
     job = ReportJob.objects.create(kind="report", requested_by=auditor)
     first = report_build(job_id=job.pk)

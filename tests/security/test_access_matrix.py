@@ -15,10 +15,11 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from records.certificates import certificate_issue
+from records.documents.certificate import certificate_issue
+from records.documents.jobs import report_build
 from records.exports import ExportFilters
 from records.models import Certificate, Completion, ReportJob
-from records.report_pdf import report_build, report_request
+from records.services import report_request
 from roles.bulletins import bulletin_create
 from roles.models import Bulletin, User
 from tests.records.helpers import assignment_of, take

@@ -13,7 +13,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
-from records.certificates import certificate_issue
+from records.documents.certificate import certificate_issue
 from records.models import AttestationSignature, Completion, LessonView, QuizAttempt
 from tests.records.helpers import assignment_of, attempt, see_lessons, take
 

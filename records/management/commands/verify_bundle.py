@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from records.bundle import verify_bundle
+from records.documents.bundle import verify_bundle
 
 
 class Command(BaseCommand):

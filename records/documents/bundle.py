@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
@@ -29,9 +31,10 @@ from courses.models import CourseVersion
 from hipaa_training import audit
 from roles.models import Requirement
 
-from . import reports
-from .exports import EXPORTS, ExportFilters, _between, csv_chunks
-from .models import AttestationSignature, Certificate, Completion, QuizAttempt
+from .. import reports
+from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
+from ..models import AttestationSignature, Certificate, Completion, QuizAttempt
+from .report import render_report
 
 MANIFEST = "manifest.json"
 MANIFEST_SHA = "manifest.sha256"
@@ -79,18 +82,11 @@ def _versions_taught(filters: ExportFilters) -> list[CourseVersion]:
         | set(AttestationSignature.objects.filter(_between("signed_at", filters)).values_list("version_id", flat=True))
         | set(Completion.objects.filter(_between("completed_at", filters)).values_list("version_id", flat=True))
     )
-    required = Requirement.objects.values("course_id")
-    current = CourseVersion.objects.current().filter(course_id__in=required)
-    if filters.upper:
-        current = CourseVersion.objects.filter(
-            course_id__in=required, published_at__lt=reports.end_of_day(filters.upper)
-        ).order_by("course_id", "-number")
-    wanted = set(taken)
-    seen: set[int] = set()
-    for version in current.values("pk", "course_id"):
-        if version["course_id"] not in seen:
-            seen.add(version["course_id"])
-            wanted.add(version["pk"])
+    before = reports.end_of_day(filters.upper) if filters.upper else None
+    current = CourseVersion.objects.current(published_before=before).filter(
+        course_id__in=Requirement.objects.values("course_id")
+    )
+    wanted = taken | set(current.values_list("pk", flat=True))
     return list(
         CourseVersion.objects.filter(pk__in=wanted)
         .select_related("course")
@@ -153,8 +149,6 @@ def chain_head() -> dict[str, Any]:
 
 def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
     """Write the evidence bundle to the binary file `out`; returns the manifest's SHA-256."""
-    from .report_pdf import render_report
-
     missing: list[str] = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         writer = _Writer(zf)
@@ -165,7 +159,7 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
         for cert in certificates.values("code", "file").iterator(chunk_size=500):
             try:
                 with default_storage.open(cert["file"], "rb") as handle:
-                    writer.add_chunks(f"certificates/{cert['code']}.pdf", iter(lambda h=handle: h.read(1 << 20), b""))
+                    writer.add_chunks(f"certificates/{cert['code']}.pdf", iter(partial(handle.read, 1 << 20), b""))
             except (FileNotFoundError, ValueError):
                 missing.append(cert["code"])
         for version in _versions_taught(filters):
@@ -226,7 +220,7 @@ def _sha256_member(zf: zipfile.ZipFile, name: str) -> str:
     return digest.hexdigest()
 
 
-def verify_bundle(path: Any) -> Verification:
+def verify_bundle(path: str | os.PathLike[str] | IO[bytes]) -> Verification:
     """Check every file of a bundle against its manifest. Needs nothing but the ZIP (no database)."""
     result = Verification()
     try:

@@ -7,14 +7,15 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from roles import access
-from roles.models import User
+from roles.http import AuthenticatedHttpRequest
 
-from . import reports
+from .. import reports
+from ..access import get_person_for_user
 
 
 class FilterForm(forms.Form):
@@ -31,9 +32,10 @@ class FilterForm(forms.Form):
     def __init__(self, *args: Any, choices: dict[str, list[Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", "All")]
-        self.fields["department"].choices = everything + choices["departments"]
-        self.fields["role"].choices = everything + choices["roles"]
-        self.fields["module"].choices = everything + choices["courses"]
+        for name, key in (("department", "departments"), ("role", "roles"), ("module", "courses")):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = everything + choices[key]
 
     def clean_as_of(self) -> Any:
         day = self.cleaned_data.get("as_of")
@@ -61,22 +63,21 @@ def _page(request: HttpRequest, template: str, *, manager_id: int | None = None,
 
 @require_GET
 @access.access_required(access.COMPLIANCE_OFFICER)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request, "records/dashboard.html", scope="workforce")
 
 
 @require_GET
 @access.access_required(access.MANAGER)
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request, "records/dashboard_team.html", manager_id=request.user.pk, scope="team")
 
 
 @require_GET
 @login_required
-def person_transcript(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_transcript(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     """One person's transcript: theirs, their manager's, compliance officers' and auditors'; anyone else 404."""
-    person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
-    access.require_person_visible(request.user, person)
+    person = get_person_for_user(request.user, person_id)
     return render(
         request,
         "records/dashboard_transcript.html",

@@ -11,25 +11,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from courses.models import Lesson
 from hipaa_training.signals import client_ip
+from roles.http import AuthenticatedHttpRequest
 from roles.models import Assignment
 
-from . import services
-from .selectors import PlayerState, player_state, questions_in_order
+from .. import services
+from ..access import get_assignment_for_user
+from ..selectors import PlayerState, player_state, questions_in_order
 
 
-def _own(request: HttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:
-    assignment = get_object_or_404(
-        Assignment.objects.select_related("course"),
-        pk=assignment_id,
-        user=request.user,
-        cancelled_at__isnull=True,
-    )
+def _own(request: AuthenticatedHttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:
+    assignment = get_assignment_for_user(request.user, assignment_id)
     state = player_state(assignment)
     if state is None:
         raise Http404("This module has no published version yet.")
@@ -64,7 +61,7 @@ def _resume_url(state: PlayerState) -> str:
 
 
 @login_required
-def overview(request: HttpRequest, assignment_id: int) -> HttpResponse:
+def overview(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     return render(
         request,
@@ -75,7 +72,7 @@ def overview(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lesson(request: HttpRequest, assignment_id: int, position: int) -> HttpResponse:
+def lesson(request: AuthenticatedHttpRequest, assignment_id: int, position: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     current = next((item for item in state.lessons if item.position == position), None)
     if current is None:
@@ -127,7 +124,7 @@ def _parse_answers(request: HttpRequest) -> tuple[list[int], dict[int, list[int]
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def check(request: HttpRequest, assignment_id: int) -> HttpResponse:
+def check(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     if state.completion or state.passed_attempt:
         return redirect(_resume_url(state))
@@ -177,7 +174,7 @@ def check(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 
 @login_required
-def attempt(request: HttpRequest, assignment_id: int, number: int) -> HttpResponse:
+def attempt(request: AuthenticatedHttpRequest, assignment_id: int, number: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     found = next((a for a in state.attempts if a.number == number), None)
     if found is None:
@@ -217,7 +214,7 @@ class AttestationForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def attest(request: HttpRequest, assignment_id: int) -> HttpResponse:
+def attest(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     if state.completion:
         return redirect("records:done", assignment.pk)
@@ -258,7 +255,7 @@ def attest(request: HttpRequest, assignment_id: int) -> HttpResponse:
 
 
 @login_required
-def done(request: HttpRequest, assignment_id: int) -> HttpResponse:
+def done(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
     assignment, state = _own(request, assignment_id)
     if state.completion is None:
         return redirect(_resume_url(state))

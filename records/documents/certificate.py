@@ -1,18 +1,20 @@
 """Certificates: the one-page PDF, its verification code and QR code, and what a verifier is told.
 
-The only module that renders certificates (through hipaa_training.pdf); called from Celery tasks, never a view.
+The only module that renders certificates (through hipaa_training.pdf); issuing runs in a Celery task
+(records.tasks), never in a view. The verification page only looks a certificate up.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
-import logging
+import secrets
 from dataclasses import dataclass
-from typing import Any
 
 import segno
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -23,12 +25,9 @@ from django.utils import timezone
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
 from roles.assignments import add_months
-from roles.models import Requirement
+from roles.models import Requirement, User
 
-from .models import Certificate, Completion
-from .services import new_certificate_code
-
-log = logging.getLogger(__name__)
+from ..models import Certificate, Completion
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -40,6 +39,11 @@ STATUS_LABELS = {
     SUPERSEDED: "Superseded by a newer completion",
     REVOKED: "Revoked",
 }
+
+
+def new_certificate_code() -> str:
+    """160 random bits, base32: unguessable and easy to read aloud or type."""
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").rstrip("=")
 
 
 def verification_url(code: str) -> str:
@@ -146,7 +150,9 @@ def certificate_status(certificate: Certificate, today: dt.date | None = None) -
     return VALID
 
 
-def certificate_verify(*, code: str, ip_address: str | None, actor: Any = None) -> Verification | None:
+def certificate_verify(
+    *, code: str, ip_address: str | None, actor: User | AnonymousUser | None = None
+) -> Verification | None:
     """Look up a certificate by code for a verifier; every successful look-up is counted in the audit trail."""
     certificate = (
         Certificate.objects.select_related("completion__user", "completion__version", "revocation")

@@ -6,37 +6,35 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hipaa_training import audit
 from hipaa_training.signals import client_ip
-from roles.access import can_see_all_records
+from roles.http import AuthenticatedHttpRequest
 
-from .certificates import certificate_verify
-from .models import Certificate
-from .selectors import certificates_of
+from ..access import get_certificate_for_user
+from ..documents.certificate import certificate_verify
+from ..selectors import certificates_of
 
 
 @login_required
-def my_certificates(request: HttpRequest) -> HttpResponse:
+def my_certificates(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "records/certificates.html", {"certificates": certificates_of(request.user)})
 
 
 @login_required
 @require_GET
-def certificate_download(request: HttpRequest, code: str) -> FileResponse:
-    certificate = get_object_or_404(Certificate.objects.select_related("completion__user"), code=code)
+def certificate_download(request: AuthenticatedHttpRequest, code: str) -> FileResponse:
+    certificate = get_certificate_for_user(request.user, code)
     owner = certificate.completion.user
-    if owner.pk != request.user.pk and not can_see_all_records(request.user):
-        raise Http404("No such certificate.")
     audit.record(
         "certificate.downloaded",
         actor=request.user,
         subject=certificate,
-        data={"code": code, "owner": owner.email, "own": owner.pk == request.user.pk},
+        data={"code": code, "person": owner.email, "own": owner.pk == request.user.pk},
     )
     response = FileResponse(
         default_storage.open(certificate.file, "rb"),

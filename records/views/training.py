@@ -1,3 +1,5 @@
+"""Where each person lands (the home page redirect) and the learner's list of modules (/training/)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -6,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from roles.access import is_auditor, is_compliance_officer
+from roles.http import AuthenticatedHttpRequest
 
-from .selectors import training_for
+from ..selectors import training_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,6 +25,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def training(request: HttpRequest) -> HttpResponse:
+def training(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = training_for(request.user)
     return render(request, "records/training.html", {"groups": groups, "today": timezone.localdate()})

@@ -12,17 +12,20 @@ from django import forms
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hipaa_training import audit
 from roles import access
+from roles.http import AuthenticatedHttpRequest
 
-from .exports import EXPORTS, ExportFilters, csv_chunks
-from .models import ReportJob
-from .report_pdf import report_request
+from ..access import get_report_job_for_user
+from ..exports import EXPORTS, ExportFilters, csv_chunks
+from ..models import ReportJob
+from ..services import report_request
 
 AUDIT_READERS = (access.AUDITOR, access.COMPLIANCE_OFFICER)
 
@@ -57,13 +60,13 @@ class RequestForm(ExportForm):
     kind = forms.ChoiceField(choices=ReportJob.KINDS, widget=forms.HiddenInput)
 
 
-def _jobs(request: HttpRequest) -> list[ReportJob]:
+def _jobs(request: AuthenticatedHttpRequest) -> list[ReportJob]:
     return list(ReportJob.objects.filter(requested_by=request.user).order_by("-requested_at", "-pk")[:20])
 
 
 @require_GET
 @access.access_required(*AUDIT_READERS)
-def audit_home(request: HttpRequest) -> HttpResponse:
+def audit_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ExportForm(request.GET or None)
     return render(
         request,
@@ -75,7 +78,7 @@ def audit_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @access.access_required(*AUDIT_READERS)
 @access.reauth_required
-def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
     export = EXPORTS.get(slug)
     if export is None:
         raise Http404("No such export.")
@@ -104,10 +107,12 @@ def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @access.access_required(*AUDIT_READERS)
 @access.reauth_required
-def request_report(request: HttpRequest) -> HttpResponse:
+def request_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = RequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The report was not requested: " + " ".join(m for e in form.errors.values() for m in e))
+        messages.error(
+            request, "The report was not requested: " + " ".join(str(m) for e in form.errors.values() for m in e)
+        )
         return redirect("records:audit")
     job = report_request(kind=form.cleaned_data["kind"], requested_by=request.user, filters=form.export_filters())
     messages.success(request, f"{job.get_kind_display()} requested. This page shows a download link when it is ready.")
@@ -117,8 +122,8 @@ def request_report(request: HttpRequest) -> HttpResponse:
 @require_GET
 @access.access_required(*AUDIT_READERS)
 @access.reauth_required
-def download_report(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ReportJob, pk=job_id, requested_by=request.user, status=ReportJob.DONE)
+def download_report(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponseBase:
+    job = get_report_job_for_user(request.user, job_id)
     with transaction.atomic():
         audit.record(
             f"{job.kind}.downloaded",

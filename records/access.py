@@ -1,0 +1,45 @@
+"""Object scope: may this user see this certificate, assignment, transcript or report?
+
+Each helper returns the object or raises 404 (an object outside the user's scope does not exist for them).
+They build on the person-level rules of roles.access; views call them instead of filtering inline.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from roles.access import can_see_all_records, require_person_visible
+from roles.models import Assignment, User
+
+from .models import Certificate, ReportJob
+
+
+def get_certificate_for_user(user: User, code: str) -> Certificate:
+    """A certificate for its holder, compliance officers and auditors."""
+    certificate = get_object_or_404(Certificate.objects.select_related("completion__user"), code=code)
+    if certificate.completion.user_id != user.pk and not can_see_all_records(user):
+        raise Http404("No such certificate.")
+    return certificate
+
+
+def get_assignment_for_user(user: User, assignment_id: int) -> Assignment:
+    """An open or completed (not cancelled) assignment, for the person it is assigned to only."""
+    return get_object_or_404(
+        Assignment.objects.select_related("course"),
+        pk=assignment_id,
+        user=user,
+        cancelled_at__isnull=True,
+    )
+
+
+def get_person_for_user(user: User, person_id: int) -> User:
+    """A person whose transcript the user may see (roles.access.can_see_person)."""
+    person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
+    require_person_visible(user, person)
+    return person
+
+
+def get_report_job_for_user(user: User, job_id: int) -> ReportJob:
+    """A finished report or bundle, for the person who requested it only."""
+    return get_object_or_404(ReportJob, pk=job_id, requested_by=user, status=ReportJob.DONE)

@@ -1,0 +1,48 @@
+"""The PDF training report: the program, the figures and every person's transcript, for an auditor.
+
+Rendered through hipaa_training.pdf by the report job (records/documents/jobs.py), never in a request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from hipaa_training import audit
+from hipaa_training.pdf import render_pdf
+from roles.models import User
+
+from .. import reports
+from ..exports import ExportFilters, training_queryset
+
+
+def report_context(filters: ExportFilters) -> dict[str, Any]:
+    """Everything the PDF shows, read with a fixed number of queries."""
+    as_of = filters.as_of or filters.end or timezone.localdate()
+    figures = reports.dashboard(reports.Filters(as_of=as_of), with_audit_state=False)
+    scope = training_queryset(filters)
+    people = (
+        User.objects.filter(pk__in=scope.values("user_id"))
+        .select_related("department", "workforce_role")
+        .order_by("full_name", "pk")
+    )
+    people_list = list(people)
+    rows = reports.transcripts(people, base=scope)
+    return {
+        "filters": filters,
+        "organization": settings.ORGANIZATION_NAME,
+        "as_of": as_of,
+        "generated_at": timezone.now(),
+        "program": reports.program(),
+        "d": figures,
+        "people": [(p, rows.get(p.pk, [])) for p in people_list],
+        "head": audit.head(),
+    }
+
+
+def render_report(filters: ExportFilters) -> bytes:
+    html = render_to_string("records/audit_report_pdf.html", report_context(filters))
+    return render_pdf(html)

@@ -315,7 +315,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-CELERY_IMPORTS = ["records.report_pdf"]  # the report/bundle task
 
 # One hourly run sends whatever the calendar (the ReminderPolicy row) says is due and not yet sent; the first
 # run of the day sends, the others catch up on anything missed. Bulletins are checked every 10 minutes.

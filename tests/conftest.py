@@ -138,6 +138,7 @@ def outsider(catalog: None) -> User:
 
 @pytest.fixture
 def compliance_officer(catalog: None) -> User:
+    """Runs the programme, and as a member of the workforce takes the compliance role's modules too."""
     person = make_person("officer@example.test", "Olivia Officer", "compliance", groups=(access.COMPLIANCE_OFFICER,))
     return enrol_totp(person)
 
@@ -222,10 +223,3 @@ def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
     settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"
 
 
-# Personas for the dashboard, import and exports.
-@pytest.fixture
-def officer(catalog: None) -> User:
-    """A compliance officer with no workforce role, so they add no assignments to the figures."""
-    return enrol_totp(
-        make_person("olga.officer@example.test", "Olga Officer", None, groups=(access.COMPLIANCE_OFFICER,))
-    )

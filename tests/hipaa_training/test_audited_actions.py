@@ -178,8 +178,8 @@ def certificate_revoked(request) -> None:
     from records.services import certificate_revoke
 
     certificate = _certificate(request)
-    officer = request.getfixturevalue("compliance_officer")
-    certificate_revoke(certificate=certificate, reason="Issued to the wrong person.", actor=officer)
+    compliance_officer = request.getfixturevalue("compliance_officer")
+    certificate_revoke(certificate=certificate, reason="Issued to the wrong person.", actor=compliance_officer)
 
 
 def certificate_verified(request) -> None:
@@ -199,8 +199,10 @@ def _bulletin(request):
 
     from roles.bulletins import bulletin_create
 
-    officer = request.getfixturevalue("compliance_officer")
-    return bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=officer)
+    compliance_officer = request.getfixturevalue("compliance_officer")
+    return bulletin_create(
+        title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer
+    )
 
 
 def bulletin_created(request) -> None:

@@ -32,7 +32,7 @@ def read_csv(response) -> list[list[str]]:
 
 
 @pytest.fixture
-def records(officer):
+def records(compliance_officer):
     t = today()
     ana = person("ana@example.test", "Ana Alvarez", "billing", "Billing Operations", hired=t - dt.timedelta(days=90))
     reschedule(ana, assigned=t - dt.timedelta(days=90), due=t - dt.timedelta(days=60))
@@ -77,7 +77,7 @@ def test_a_manager_cannot_reach_the_officers_pages(login, manager, name, args):
     assert login(manager).get(_url(name, args, manager)).status_code == 403
 
 
-@pytest.mark.parametrize("persona", ["auditor", "officer"])
+@pytest.mark.parametrize("persona", ["auditor", "compliance_officer"])
 def test_auditors_and_officers_reach_the_audit_page_and_every_export(request, login, persona, records):
     client = login(request.getfixturevalue(persona))
     page = client.get(reverse("records:audit"))
@@ -94,8 +94,10 @@ def test_an_auditor_cannot_open_the_dashboard_but_can_read_a_transcript(login, a
     assert response.status_code == 200 and "Ana Alvarez" in response.content.decode()
 
 
-def test_the_home_page_sends_officers_to_the_dashboard_and_auditors_to_the_audit_page(login, officer, auditor):
-    assert login(officer).get("/").url == reverse("records:dashboard")
+def test_the_home_page_sends_officers_to_the_dashboard_and_auditors_to_the_audit_page(
+    login, compliance_officer, auditor
+):
+    assert login(compliance_officer).get("/").url == reverse("records:dashboard")
     assert login(auditor).get("/").url == reverse("records:audit")
 
 
@@ -223,7 +225,7 @@ def test_every_export_is_an_audit_event_with_who_what_and_filters(login, auditor
     assert event.data["export"] == "attempts" and event.data["filters"]["start"] == "2025-01-01"
 
 
-def test_export_query_counts_do_not_grow_with_the_workforce(login, auditor, officer):
+def test_export_query_counts_do_not_grow_with_the_workforce(login, auditor, compliance_officer):
     client = login(auditor)
     client.get(reverse("records:audit"))  # a session's first request also records the session
 
@@ -273,8 +275,8 @@ def test_an_auditor_may_log_out_and_request_a_report(login, auditor, django_capt
     assert "_auth_user_id" not in client.session
 
 
-def test_the_same_post_from_an_officer_is_not_blocked(login, officer):
-    response = login(officer).post("/dashboard/import/", {})
+def test_the_same_post_from_an_officer_is_not_blocked(login, compliance_officer):
+    response = login(compliance_officer).post("/dashboard/import/", {})
     assert response.status_code == 400  # the form's own error, not the read-only refusal
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("catalog")
 
 
 @pytest.fixture
-def records(officer):
+def records(compliance_officer):
     t = today()
     ana = person("ana@example.test", "Ana Alvarez", "billing", "Billing Operations", hired=t - dt.timedelta(days=40))
     reschedule(ana, assigned=t - dt.timedelta(days=40), due=t - dt.timedelta(days=10))
@@ -71,8 +71,10 @@ def test_a_requested_pdf_report_is_built_and_downloaded(login, auditor, records,
     assert actions == ["report.requested", "report.built", "report.downloaded"]
 
 
-def test_only_who_asked_can_download_a_report(login, auditor, officer, records, django_capture_on_commit_callbacks):
-    job = _request(login(officer), "report", django_capture_on_commit_callbacks)
+def test_only_who_asked_can_download_a_report(
+    login, auditor, compliance_officer, records, django_capture_on_commit_callbacks
+):
+    job = _request(login(compliance_officer), "report", django_capture_on_commit_callbacks)
     assert login(auditor).get(reverse("records:audit_download", args=[job.pk])).status_code == 404
 
 

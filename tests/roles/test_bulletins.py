@@ -20,12 +20,12 @@ from tests.factories import role
 pytestmark = pytest.mark.usefixtures("catalog")
 
 
-def new_bulletin(officer, **extra):
+def new_bulletin(compliance_officer, **extra):
     values = {
         "title": "Phishing wave: invoices from 'payers'",
         "body": "Do **not** open invoice links. <script>alert(1)</script>",
         "send_at": timezone.now() + dt.timedelta(days=1),
-        "actor": officer,
+        "actor": compliance_officer,
     }
     return bulletin_create(**{**values, **extra})
 

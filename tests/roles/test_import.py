@@ -42,8 +42,8 @@ def test_only_a_compliance_officer_may_import(request, login, persona):
     assert upload(client, HEADER).status_code == 403
 
 
-def test_the_officer_sees_the_upload_form(login, officer):
-    response = login(officer).get(reverse("roles:import"))
+def test_the_officer_sees_the_upload_form(login, compliance_officer):
+    response = login(compliance_officer).get(reverse("roles:import"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Import the workforce" in html and 'type="file"' in html and "manager_email" in html
@@ -60,9 +60,9 @@ def csv_text(employee, manager):
     )
 
 
-def test_preview_shows_what_will_change_and_writes_nothing(login, officer, csv_text, employee, manager):
+def test_preview_shows_what_will_change_and_writes_nothing(login, compliance_officer, csv_text, employee, manager):
     before = (User.objects.count(), Assignment.objects.count(), Department.objects.count())
-    response = upload(login(officer), csv_text)
+    response = upload(login(compliance_officer), csv_text)
     assert response.status_code == 200
     plan = response.context["plan"]
     assert [c.email for c in plan.create] == ["nora.new@example.test", "boss.new@example.test"]
@@ -78,9 +78,9 @@ def test_preview_shows_what_will_change_and_writes_nothing(login, officer, csv_t
 
 
 def test_apply_creates_invites_changes_roles_and_deactivates(
-    login, officer, csv_text, employee, manager, django_capture_on_commit_callbacks
+    login, compliance_officer, csv_text, employee, manager, django_capture_on_commit_callbacks
 ):
-    client = login(officer)
+    client = login(compliance_officer)
     preview = upload(client, csv_text)
     with django_capture_on_commit_callbacks(execute=True):
         response = apply(client, preview)
@@ -107,12 +107,12 @@ def test_apply_creates_invites_changes_roles_and_deactivates(
     assert not Assignment.objects.filter(user=manager).open().exists()
 
     event = AuditEvent.objects.get(action="workforce.imported")
-    assert event.data["created"] == 2 and event.data["deactivated"] == 1 and event.actor_id == officer.pk
+    assert event.data["created"] == 2 and event.data["deactivated"] == 1 and event.actor_id == compliance_officer.pk
     assert AuditEvent.objects.filter(action="person.role_changed", subject_id=str(employee.pk)).exists()
 
 
-def test_importing_the_same_file_again_changes_nothing(login, officer, csv_text):
-    client = login(officer)
+def test_importing_the_same_file_again_changes_nothing(login, compliance_officer, csv_text):
+    client = login(compliance_officer)
     apply(client, upload(client, csv_text))
     people = list(User.objects.order_by("pk").values())
     assignments = list(Assignment.objects.order_by("pk").values())
@@ -126,8 +126,8 @@ def test_importing_the_same_file_again_changes_nothing(login, officer, csv_text)
     assert list(Assignment.objects.order_by("pk").values()) == assignments
 
 
-def test_apply_refuses_when_the_workforce_changed_since_the_preview(login, officer, csv_text):
-    client = login(officer)
+def test_apply_refuses_when_the_workforce_changed_since_the_preview(login, compliance_officer, csv_text):
+    client = login(compliance_officer)
     preview = upload(client, csv_text)
     User.objects.create_user(email="nora.new@example.test", full_name="Someone Else")
     response = apply(client, preview)
@@ -136,8 +136,8 @@ def test_apply_refuses_when_the_workforce_changed_since_the_preview(login, offic
     assert WorkforceImport.objects.get().applied_at is None
 
 
-def test_apply_is_all_or_nothing(login, officer, csv_text, monkeypatch):
-    preview = upload(login(officer), csv_text)
+def test_apply_is_all_or_nothing(login, compliance_officer, csv_text, monkeypatch):
+    preview = upload(login(compliance_officer), csv_text)
     form = preview.context["apply_form"]
 
     def broken(**kwargs):
@@ -146,15 +146,15 @@ def test_apply_is_all_or_nothing(login, officer, csv_text, monkeypatch):
     monkeypatch.setattr(imports.services, "person_deactivate", broken)  # the last step of the apply
     with pytest.raises(RuntimeError):
         imports.workforce_import_apply(
-            upload_id=form.initial["upload"], plan_sha256=form.initial["plan"], actor=officer
+            upload_id=form.initial["upload"], plan_sha256=form.initial["plan"], actor=compliance_officer
         )
     assert not User.objects.filter(email__in=["nora.new@example.test", "boss.new@example.test"]).exists()
     assert not Department.objects.filter(name="Technology").exists()
     assert not AuditEvent.objects.filter(action="workforce.imported").exists()
 
 
-def test_an_applied_file_cannot_be_applied_twice(login, officer, csv_text):
-    client = login(officer)
+def test_an_applied_file_cannot_be_applied_twice(login, compliance_officer, csv_text):
+    client = login(compliance_officer)
     preview = upload(client, csv_text)
     apply(client, preview)
     response = apply(client, preview)
@@ -229,9 +229,9 @@ GOOD = "ok@example.test,Olive Ok,billing,Billing Operations,,2025-02-03,active\n
         ),
     ],
 )
-def test_a_bad_file_gets_a_clear_error_and_nothing_is_applied(login, officer, content, message):
+def test_a_bad_file_gets_a_clear_error_and_nothing_is_applied(login, compliance_officer, content, message):
     before = (User.objects.count(), Department.objects.count(), Assignment.objects.count())
-    response = upload(login(officer), content)
+    response = upload(login(compliance_officer), content)
     html = response.content.decode()
     assert response.status_code == 400
     assert message in html.replace("&#x27;", "'"), html[html.find("import-problems") :][:600]
@@ -241,27 +241,27 @@ def test_a_bad_file_gets_a_clear_error_and_nothing_is_applied(login, officer, co
     assert AuditEvent.objects.filter(action="workforce.import_previewed").count() == 1
 
 
-def test_a_file_over_the_size_limit_is_refused(login, officer, settings):
+def test_a_file_over_the_size_limit_is_refused(login, compliance_officer, settings):
     settings.IMPORT_MAX_BYTES = 1000
-    response = upload(login(officer), HEADER + GOOD * 40)
+    response = upload(login(compliance_officer), HEADER + GOOD * 40)
     assert response.status_code == 400
     assert "the limit is 1,000 bytes" in response.content.decode()
     assert not User.objects.filter(email="ok@example.test").exists()
 
 
-def test_every_problem_of_a_file_is_listed_with_its_line(login, officer):
+def test_every_problem_of_a_file_is_listed_with_its_line(login, compliance_officer):
     text = HEADER + "a@example.test,A A,nope,,,,active\n" + "b@example.test,B B,billing,,,2025-13-01,active\n"
-    response = upload(login(officer), text)
+    response = upload(login(compliance_officer), text)
     problems = [str(p) for p in response.context["plan"].problems]
     assert problems[0].startswith("Line 2: unknown workforce role") and problems[1].startswith("Line 3: hire_date")
 
 
-def test_an_empty_file_gets_a_message(login, officer):
-    response = upload(login(officer), "")
+def test_an_empty_file_gets_a_message(login, compliance_officer):
+    response = upload(login(compliance_officer), "")
     assert response.status_code == 400 and "The submitted file is empty." in response.content.decode()
     assert not WorkforceImport.objects.exists()
 
 
-def test_no_file_chosen_gets_a_message(login, officer):
-    response = login(officer).post(reverse("roles:import"), {})
+def test_no_file_chosen_gets_a_message(login, compliance_officer):
+    response = login(compliance_officer).post(reverse("roles:import"), {})
     assert response.status_code == 400 and "This field is required." in response.content.decode()

@@ -28,8 +28,8 @@ from tests.security.urlwalk import Route, fill, walk
 PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator")
 
 
-def row(anonymous: int, employee: int, manager: int, officer: int, auditor: int, administrator: int) -> dict:
-    return dict(zip(PERSONAS, (anonymous, employee, manager, officer, auditor, administrator), strict=True))
+def row(anonymous: int, employee: int, manager: int, compliance_officer: int, auditor: int, administrator: int) -> dict:
+    return dict(zip(PERSONAS, (anonymous, employee, manager, compliance_officer, auditor, administrator), strict=True))
 
 
 def same(status: int) -> dict:

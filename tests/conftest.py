@@ -221,5 +221,3 @@ def just_signed_in(client: Any, person: User) -> None:
 def _fresh_anchor_log(settings: Any, tmp_path: Any) -> None:
     """Each test signs its own anchors: the database is emptied between tests, an anchor log would not be."""
     settings.AUDIT_ANCHOR_LOG = tmp_path / "audit-anchors.jsonl"
-
-

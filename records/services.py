@@ -250,7 +250,7 @@ def completion_record(
         return existing, False
     try:
         with transaction.atomic():
-            locked = Assignment.objects.select_for_update().select_related("user").get(pk=assignment.pk)
+            locked = Assignment.objects.select_for_update(of=("self",)).select_related("user").get(pk=assignment.pk)
             existing = Completion.objects.filter(assignment_id=locked.pk).first()
             if existing:  # another request completed it while we waited for the lock
                 return existing, False

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 
 EMPLOYEE = "employee"
 MANAGER = "manager"
@@ -81,7 +82,7 @@ def require_person_visible(viewer: Any, person: Any) -> None:
         raise Http404("No such person.")
 
 
-ViewFunc = Callable[..., HttpResponse]
+ViewFunc = Callable[..., HttpResponseBase]
 
 
 def access_required(*groups: str) -> Callable[[ViewFunc], ViewFunc]:
@@ -90,7 +91,7 @@ def access_required(*groups: str) -> Callable[[ViewFunc], ViewFunc]:
     def decorator(view: ViewFunc) -> ViewFunc:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not groups_of(request.user) & set(groups):
                 raise PermissionDenied("Your role does not give access to this page.")
             return view(request, *args, **kwargs)
@@ -120,7 +121,7 @@ def reauth_required(view: ViewFunc) -> ViewFunc:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         require_recent_authentication(request)
         return view(request, *args, **kwargs)
 

@@ -123,12 +123,12 @@ def make_workforce(people: int, *, seed: int = 6, completed: float = 0.7, batch:
 def add_evidence(limit: int | None = None, batch: int = 5000, certificate_files: bool = False) -> int:
     """Attempts, attestations, completions and certificates for completed assignments (up to `limit`)."""
     import hashlib
-    import secrets
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
     from courses.models import CourseVersion
+    from records.documents.certificate import new_certificate_code
     from records.models import AttestationSignature, Certificate, Completion, QuizAttempt
     from roles.models import Assignment
 
@@ -197,7 +197,7 @@ def add_evidence(limit: int | None = None, batch: int = 5000, certificate_files:
             [
                 Certificate(
                     completion=comp,
-                    code=secrets.token_urlsafe(18),
+                    code=new_certificate_code(),
                     file=path,
                     sha256=hashlib.sha256(body).hexdigest(),
                     issued_at=comp.completed_at,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.models import CourseVersion
+from records.documents.certificate import new_certificate_code
 from records.models import AttestationSignature, Certificate, Completion, QuizAttempt
 from roles.models import Assignment, User
 from roles.services import person_create
@@ -100,7 +100,7 @@ def complete(
         )
         Assignment.objects.filter(pk=assignment.pk).update(completed_at=when)
         if certificate:
-            code = secrets.token_urlsafe(18)
+            code = new_certificate_code()
             body = b"%PDF-1.4\n% certificate " + code.encode() + b"\n%%EOF\n"
             path = default_storage.save(f"certificates/test/{code}.pdf", ContentFile(body))
             Certificate.objects.create(

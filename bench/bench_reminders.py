@@ -99,7 +99,7 @@ def populate(people: int, start: int, spread: bool = False) -> None:
 
 
 def measure(label: str, today: dt.date | None = None) -> None:
-    from roles.reminders import reminders_send
+    from roles.reminders.schedule import reminders_send
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:

@@ -28,7 +28,7 @@ from .models import (
     User,
     WorkforceRole,
 )
-from .reminders import reminder_policy_update
+from .reminders.policy import POLICY_FIELDS, reminder_policy_update
 from .security import security_policy_update
 
 PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
@@ -128,8 +128,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 class RequirementInline(admin.TabularInline):
     model = Requirement
-    fields = ["course", "recurrence_months", "due_within_days"]
-    readonly_fields = fields
+    fields = ("course", "recurrence_months", "due_within_days")
+    readonly_fields = ("course", "recurrence_months", "due_within_days")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -207,7 +207,8 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: SecurityPolicy, form: forms.ModelForm, change: bool) -> None:
-        saved = security_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in form.Meta.fields})
+        changes = {k: form.cleaned_data[k] for k in SecurityPolicyForm.Meta.fields}
+        saved = security_policy_update(actor=request.user, **changes)
         obj.pk = saved.pk
         obj._state.adding = False
 
@@ -217,7 +218,7 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(ReminderPolicy)
 class ReminderPolicyAdmin(admin.ModelAdmin):
-    fields = ["before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"]
+    fields = POLICY_FIELDS
     list_display = ["__str__", "before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -227,7 +228,7 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: ReminderPolicy, form: forms.ModelForm, change: bool) -> None:
-        saved = reminder_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in self.fields})
+        saved = reminder_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in POLICY_FIELDS})
         obj.pk = saved.pk
 
 

@@ -15,9 +15,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from hipaa_training import audit
+from hipaa_training.tasks import send_after_commit
 
 from .models import Bulletin, BulletinAcknowledgement, Delivery, User, WorkforceRole
-from .reminders import SendResult, claim_rows, new_token, send_claimed
+from .reminders.claims import claim_rows, new_token
+from .reminders.mailer import SendResult, send_claimed
+from .tasks import deliver_bulletins_task
 
 
 def active_days() -> int:
@@ -34,10 +37,6 @@ def bulletin_create(
     roles: Iterable[WorkforceRole] = (),
 ) -> Bulletin:
     """Schedule a security reminder for the workforce or some roles (45 CFR 164.308(a)(5)(ii)(A))."""
-    from hipaa_training.tasks import send_after_commit
-
-    from .tasks import deliver_bulletins_task
-
     roles = list(roles)
     if not everyone and not roles:
         raise ValidationError("Choose the workforce roles this reminder is for, or send it to everyone.")

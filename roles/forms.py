@@ -20,7 +20,8 @@ class ReminderPolicyForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("overdue_every_days", "manager_after_days", "officer_after_days"):
             if data.get(name) is not None and data[name] < 1:
                 self.add_error(name, "Use at least 1 day.")
@@ -48,7 +49,8 @@ class BulletinForm(forms.Form):
         self.fields["send_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("audience") == "roles" and not data.get("roles"):
             self.add_error("roles", "Choose at least one workforce role, or send it to the whole workforce.")
         return data

@@ -472,8 +472,8 @@ def _apply(plan: ImportPlan, actor: User) -> None:
         assert change.person is not None
         services.person_reactivate(person=change.person, actor=actor)
     for change in [*plan.update, *plan.reactivate]:
+        assert change.row is not None and change.person is not None
         row, person = change.row, change.person
-        assert row is not None and person is not None
         person.refresh_from_db()
         wanted = {
             "full_name": row.full_name,

@@ -56,7 +56,9 @@ class WorkforceRole(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     handles_phi = models.BooleanField(default=True, help_text="Whether people in this role handle or can reach PHI.")
-    courses = models.ManyToManyField(Course, through="Requirement", related_name="roles")
+    courses: models.ManyToManyField[Course, Requirement] = models.ManyToManyField(
+        Course, through="Requirement", related_name="roles"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -276,7 +278,7 @@ class Delivery(models.Model):
 
     The unique constraints make "at most once per (assignment, kind, period)" a fact of the database:
     a run inserts the rows it means to send with ON CONFLICT DO NOTHING and sends only the rows it
-    inserted (its claim token). See roles/reminders.py for the recovery rule after a worker dies.
+    inserted (its claim token). See roles/reminders/claims.py for the recovery rule after a worker dies.
     """
 
     BEFORE_DUE = "before_due"

@@ -2,22 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import bulletin_views, import_views, reminder_views
+from .views import bulletins, imports, reminders
 
 app_name = "roles"
 
 urlpatterns = [
-    path("dashboard/reminders/", reminder_views.policy, name="reminder_policy"),
+    path("dashboard/reminders/", reminders.policy, name="reminder_policy"),
     path(
         "dashboard/people/<int:person_id>/nudge/<int:assignment_id>/",
-        reminder_views.nudge,
+        reminders.nudge,
         name="nudge",
     ),
-    path("dashboard/bulletins/", bulletin_views.bulletin_list, name="bulletin_list"),
-    path("dashboard/bulletins/new/", bulletin_views.bulletin_new, name="bulletin_new"),
-    path("dashboard/bulletins/<int:bulletin_id>/", bulletin_views.bulletin_report, name="bulletin_report"),
-    path("bulletins/<int:bulletin_id>/", bulletin_views.bulletin, name="bulletin"),
-    path("bulletins/<int:bulletin_id>/acknowledge/", bulletin_views.bulletin_ack, name="bulletin_ack"),
-    path("dashboard/import/", import_views.import_upload, name="import"),
-    path("dashboard/import/apply/", import_views.import_apply, name="import_apply"),
+    path("dashboard/bulletins/", bulletins.bulletin_list, name="bulletin_list"),
+    path("dashboard/bulletins/new/", bulletins.bulletin_new, name="bulletin_new"),
+    path("dashboard/bulletins/<int:bulletin_id>/", bulletins.bulletin_report, name="bulletin_report"),
+    path("bulletins/<int:bulletin_id>/", bulletins.bulletin, name="bulletin"),
+    path("bulletins/<int:bulletin_id>/acknowledge/", bulletins.bulletin_ack, name="bulletin_ack"),
+    path("dashboard/import/", imports.import_upload, name="import"),
+    path("dashboard/import/apply/", imports.import_apply, name="import_apply"),
 ]

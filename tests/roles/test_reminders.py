@@ -18,7 +18,7 @@ from django.utils import timezone
 from hipaa_training.celery import app as celery_app
 from hipaa_training.models import AuditEvent
 from roles.models import Assignment, Delivery, ReminderPolicy, User
-from roles.reminders import personal_occurrence, reminders_send
+from roles.reminders.schedule import personal_occurrence, reminders_send
 from roles.tasks import send_reminders_task, sync_assignments_task
 from tests.conftest import make_person
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import access
-from .imports import COLUMNS, ImportRejected, max_bytes, workforce_import_apply, workforce_import_upload
+from .. import access
+from ..http import AuthenticatedHttpRequest
+from ..imports import COLUMNS, ImportRejected, max_bytes, workforce_import_apply, workforce_import_upload
 
 
 class UploadForm(forms.Form):
@@ -24,7 +25,7 @@ class ApplyForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @access.access_required(access.COMPLIANCE_OFFICER)
 @access.reauth_required
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     context = {"form": form, "columns": COLUMNS, "max_bytes": max_bytes()}
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 @access.access_required(access.COMPLIANCE_OFFICER)
 @access.reauth_required
-def import_apply(request: HttpRequest) -> HttpResponse:
+def import_apply(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApplyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing was imported: the preview form was incomplete. Upload the file again.")

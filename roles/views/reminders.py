@@ -7,20 +7,22 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .access import COMPLIANCE_OFFICER, access_required
-from .forms import ReminderPolicyForm
-from .models import Assignment, Delivery, ReminderPolicy
-from .reminders import reminder_nudge, reminder_policy_update
+from ..access import COMPLIANCE_OFFICER, access_required
+from ..forms import ReminderPolicyForm
+from ..http import AuthenticatedHttpRequest
+from ..models import Assignment, Delivery, ReminderPolicy
+from ..reminders.nudges import reminder_nudge
+from ..reminders.policy import reminder_policy_update
 
 
 @access_required(COMPLIANCE_OFFICER)
-def policy(request: HttpRequest) -> HttpResponse:
+def policy(request: AuthenticatedHttpRequest) -> HttpResponse:
     current = ReminderPolicy.current()
     form = ReminderPolicyForm(request.POST or None, instance=ReminderPolicy.current())  # unsaved copy
     if request.method == "POST" and form.is_valid():
@@ -41,7 +43,7 @@ def policy(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @access_required(COMPLIANCE_OFFICER)
-def nudge(request: HttpRequest, person_id: int, assignment_id: int) -> HttpResponse:
+def nudge(request: AuthenticatedHttpRequest, person_id: int, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(
         Assignment.objects.select_related("user", "course"), pk=assignment_id, user_id=person_id
     )

@@ -6,21 +6,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses.markdown import render_markdown
 from hipaa_training.signals import client_ip
 
-from .access import COMPLIANCE_OFFICER, access_required
-from .bulletins import audience, bulletin_acknowledge, bulletin_create, bulletins_for
-from .forms import BulletinForm
-from .models import Bulletin, BulletinAcknowledgement, BulletinDelivery, WorkforceRole
+from ..access import COMPLIANCE_OFFICER, access_required
+from ..bulletins import audience, bulletin_acknowledge, bulletin_create, bulletins_for
+from ..forms import BulletinForm
+from ..http import AuthenticatedHttpRequest
+from ..models import Bulletin, BulletinAcknowledgement, BulletinDelivery, WorkforceRole
 
 
 @access_required(COMPLIANCE_OFFICER)
-def bulletin_list(request: HttpRequest) -> HttpResponse:
+def bulletin_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     bulletins = (
         Bulletin.objects.select_related("created_by")
         .prefetch_related(Prefetch("roles", queryset=WorkforceRole.objects.order_by("name")))
@@ -33,7 +34,7 @@ def bulletin_list(request: HttpRequest) -> HttpResponse:
 
 
 @access_required(COMPLIANCE_OFFICER)
-def bulletin_new(request: HttpRequest) -> HttpResponse:
+def bulletin_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = BulletinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -55,7 +56,7 @@ def bulletin_new(request: HttpRequest) -> HttpResponse:
 
 
 @access_required(COMPLIANCE_OFFICER)
-def bulletin_report(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+def bulletin_report(request: AuthenticatedHttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = get_object_or_404(Bulletin.objects.select_related("created_by"), pk=bulletin_id)
     sent = BulletinDelivery.objects.filter(bulletin=bulletin, person=OuterRef("pk"))
     acked = BulletinAcknowledgement.objects.filter(bulletin=bulletin, person=OuterRef("pk"))
@@ -76,7 +77,7 @@ def bulletin_report(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     )
 
 
-def _visible_bulletin(request: HttpRequest, bulletin_id: int) -> Bulletin:
+def _visible_bulletin(request: AuthenticatedHttpRequest, bulletin_id: int) -> Bulletin:
     bulletin = bulletins_for(request.user).filter(pk=bulletin_id).first()
     if bulletin is None:
         raise Http404("No such security reminder.")
@@ -84,7 +85,7 @@ def _visible_bulletin(request: HttpRequest, bulletin_id: int) -> Bulletin:
 
 
 @login_required
-def bulletin(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+def bulletin(request: AuthenticatedHttpRequest, bulletin_id: int) -> HttpResponse:
     item = _visible_bulletin(request, bulletin_id)
     ack = BulletinAcknowledgement.objects.filter(bulletin=item, person=request.user).first()
     return render(
@@ -94,7 +95,7 @@ def bulletin(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def bulletin_ack(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+def bulletin_ack(request: AuthenticatedHttpRequest, bulletin_id: int) -> HttpResponse:
     item = _visible_bulletin(request, bulletin_id)
     try:
         bulletin_acknowledge(

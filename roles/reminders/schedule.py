@@ -1,0 +1,166 @@
+"""What is due: the calendar is data. `ReminderPolicy` says on which days before the due date a person is
+reminded, how often while overdue, and when the manager and the compliance officers are told. One periodic
+task runs `reminders_send()`; it selects what is due from the database (due dates live there, never in
+delayed broker messages) and is safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..models import Assignment, Delivery, ReminderPolicy, User
+from .claims import claim_rows, deliveries_resume, new_token
+from .mailer import SendResult, send_claimed
+
+ESCALATIONS = (Delivery.MANAGER, Delivery.OFFICER)
+
+
+def personal_occurrence(policy: ReminderPolicy, due_on: dt.date, today: dt.date) -> tuple[str, str] | None:
+    """The (kind, period) of the person's reminder window that `today` falls in, or None.
+
+    The windows tile the calendar: [due - 14, due - 7) is "14 days before", ..., [due, due + every) is "due",
+    then one "overdue" window per `every` days. A run on any day of a window sends that window's reminder if
+    it was not sent yet, so a day missed (beat or broker down) is caught up by the next run.
+    """
+    if today >= due_on:
+        late = (today - due_on).days
+        every = policy.overdue_every_days
+        if late < every:
+            return Delivery.DUE, "0"
+        return Delivery.OVERDUE, str(late // every)
+    left = (due_on - today).days
+    windows = [d for d in policy.before_due if d >= left]
+    if not windows:
+        return None  # earlier than the first reminder
+    return Delivery.BEFORE_DUE, str(min(windows))
+
+
+def escalation_period(today: dt.date) -> str:
+    """Escalations are weekly: one digest per manager (and per officer) per ISO week, plus late arrivals."""
+    year, week, _ = today.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class _Due:
+    assignment_id: int
+    user_id: int
+    kind: str
+    period: str
+
+
+def _due_rows(
+    chunk: list[tuple[int, int, dt.date, int | None]], policy: ReminderPolicy, today: dt.date, kinds: set[str]
+) -> list[_Due]:
+    rows = []
+    week = escalation_period(today)
+    for assignment_id, user_id, due_on, manager_id in chunk:
+        occurrence = personal_occurrence(policy, due_on, today)
+        if occurrence and occurrence[0] in kinds:
+            rows.append(_Due(assignment_id, user_id, *occurrence))
+        late = (today - due_on).days
+        if Delivery.MANAGER in kinds and manager_id and late >= policy.manager_after_days:
+            rows.append(_Due(assignment_id, user_id, Delivery.MANAGER, week))
+        if Delivery.OFFICER in kinds and late >= policy.officer_after_days:
+            rows.append(_Due(assignment_id, user_id, Delivery.OFFICER, week))
+    return rows
+
+
+def _open_assignments(horizon: dt.date, batch_size: int) -> Iterator[list[tuple[int, int, dt.date, int | None]]]:
+    """Open assignments of active people due by `horizon`, in batches (keyset pagination: one query each)."""
+    qs = (
+        Assignment.objects.open()
+        .filter(user__is_active=True, user__terminated_on__isnull=True, due_on__lte=horizon)
+        .order_by("pk")
+        .values_list("pk", "user_id", "due_on", "user__manager_id")
+    )
+    last = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last)[:batch_size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1][0]
+
+
+def reminders_send(
+    *,
+    today: dt.date | None = None,
+    kinds: Iterable[str] | None = None,
+    batch_size: int | None = None,
+) -> SendResult:
+    """Send every reminder and escalation that is due and not yet sent (45 CFR 164.308(a)(5)(i)).
+
+    One parametrised service for the whole calendar: `kinds` narrows it (before_due, due, overdue,
+    escalation_manager, escalation_officer); the policy row gives the days. Safe to run twice, or twice at once.
+    """
+    today = today or timezone.localdate()
+    kinds = set(kinds or (Delivery.BEFORE_DUE, Delivery.DUE, Delivery.OVERDUE, *ESCALATIONS))
+    batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
+    policy = ReminderPolicy.current()
+    result = deliveries_resume(batch_size=batch_size)
+    horizon = today + dt.timedelta(days=max(policy.before_due, default=0))
+    for chunk in _open_assignments(horizon, batch_size):
+        due = _due_rows(chunk, policy, today, kinds)
+        if not due:
+            continue
+        token = new_token()
+        now = timezone.now()
+        claims = [
+            Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now)
+            for d in due
+            if d.kind in ESCALATIONS
+        ]
+        claims += _personal_claims([d for d in due if d.kind not in ESCALATIONS], today, token, now)
+        ids = claim_rows(claims, token)
+        result += send_claimed(ids)
+    return result
+
+
+def _personal_claims(due: list[_Due], today: dt.date, token: str, now: dt.datetime) -> list[Delivery]:
+    """Claims for the person's own reminders; someone who chose the digest gets at most one a day.
+
+    A digest is itself a Delivery (recipient, "digest", date): the run that inserts it sends that person's
+    digest; a run that finds it taken leaves their reminders for tomorrow's digest.
+    """
+    if not due:
+        return []
+    digest_users = set(
+        User.objects.filter(pk__in={d.user_id for d in due}, reminder_digest=True).values_list("pk", flat=True)
+    )
+    claims = [
+        Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now)
+        for d in due
+        if d.user_id not in digest_users
+    ]
+    if not digest_users:
+        return claims
+    wanted = [d for d in due if d.user_id in digest_users]
+    sent = set(
+        Delivery.objects.filter(
+            assignment_id__in={d.assignment_id for d in wanted}, kind__in=Delivery.PERSONAL
+        ).values_list("assignment_id", "kind", "period")
+    )
+    wanted = [d for d in wanted if (d.assignment_id, d.kind, d.period) not in sent]
+    if not wanted:
+        return claims
+    period = today.isoformat()
+    markers = [
+        Delivery(recipient_id=uid, kind=Delivery.DIGEST, period=period, claim=token, claimed_at=now)
+        for uid in {d.user_id for d in wanted}
+    ]
+    Delivery.objects.bulk_create(markers, ignore_conflicts=True)
+    won = set(
+        Delivery.objects.filter(claim=token, kind=Delivery.DIGEST, period=period).values_list("recipient_id", flat=True)
+    )
+    claims += [
+        Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now)
+        for d in wanted
+        if d.user_id in won
+    ]
+    return claims

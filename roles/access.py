@@ -39,10 +39,6 @@ def groups_of(user: Any) -> frozenset[str]:
     return cached
 
 
-def is_employee(user: Any) -> bool:
-    return EMPLOYEE in groups_of(user)
-
-
 def is_manager(user: Any) -> bool:
     return MANAGER in groups_of(user)
 
@@ -53,10 +49,6 @@ def is_compliance_officer(user: Any) -> bool:
 
 def is_auditor(user: Any) -> bool:
     return AUDITOR in groups_of(user)
-
-
-def is_administrator(user: Any) -> bool:
-    return ADMINISTRATOR in groups_of(user)
 
 
 def is_privileged(user: Any) -> bool:

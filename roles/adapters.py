@@ -76,7 +76,7 @@ class AccountAdapter(DefaultAccountAdapter):
             super().pre_authenticate(request, **credentials)
         except ValidationError:
             with transaction.atomic():
-                audit.record("auth.login_locked", data={"login": login[:254].lower(), "ip": client_ip(request)})
+                audit.record("auth.login_locked", data={"person": login[:254].lower(), "ip": client_ip(request)})
             raise
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
@@ -115,7 +115,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     "auth.sso_connected",
                     actor=person,
                     subject=person,
-                    data={"provider": sociallogin.account.provider, "email": person.email},
+                    data={"provider": sociallogin.account.provider, "person": person.email},
                 )
             sociallogin.connect(request, person)
             return
@@ -126,7 +126,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     "auth.sso_refused",
                     data={
                         "provider": sociallogin.account.provider,
-                        "email": claimed[:254].lower(),
+                        "person": claimed[:254].lower(),
                         "verified": bool(emails),
                         "ip": client_ip(request),
                     },

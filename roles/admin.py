@@ -15,6 +15,7 @@ from hipaa_training.admin_utils import ReadOnlyAdmin
 
 from . import services
 from .access import require_recent_authentication
+from .http import signed_in_user
 from .models import (
     Assignment,
     Bulletin,
@@ -72,7 +73,7 @@ class UserAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if not change:
             created = services.person_create(
-                actor=request.user,
+                actor=signed_in_user(request),
                 **{k: data.get(k) for k in PERSON_FIELDS},  # type: ignore[arg-type]
             )
             obj.pk = created.pk
@@ -87,7 +88,7 @@ class UserAdmin(admin.ModelAdmin):
         }
         for name in changes:
             setattr(obj, name, getattr(original, name))
-        services.person_update(person=obj, actor=request.user, **changes)
+        services.person_update(person=obj, actor=signed_in_user(request), **changes)
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
@@ -96,7 +97,7 @@ class UserAdmin(admin.ModelAdmin):
         if before != after:
             audit.record(
                 "person.access_changed",
-                actor=request.user,
+                actor=signed_in_user(request),
                 subject=form.instance,
                 data={"from": sorted(before), "to": sorted(after)},
             )
@@ -104,19 +105,19 @@ class UserAdmin(admin.ModelAdmin):
     @admin.action(description="Deactivate (left the company; records are kept)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for person in queryset.filter(is_active=True):
-            services.person_deactivate(person=person, actor=request.user)
+            services.person_deactivate(person=person, actor=signed_in_user(request))
         self.message_user(request, "Deactivated; their open assignments were cancelled and every record kept.")
 
     @admin.action(description="Reactivate")
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for person in queryset.filter(is_active=False):
-            services.person_reactivate(person=person, actor=request.user)
+            services.person_reactivate(person=person, actor=signed_in_user(request))
         self.message_user(request, "Reactivated.")
 
     @admin.action(description="Send the invitation e-mail again")
     def send_invitation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for person in queryset.filter(is_active=True):
-            services.person_invite(person=person, actor=request.user)
+            services.person_invite(person=person, actor=signed_in_user(request))
         self.message_user(request, "Invitations sent.", messages.SUCCESS)
 
 
@@ -159,16 +160,16 @@ class RequirementAdmin(admin.ModelAdmin):
             course=obj.course,
             recurrence_months=obj.recurrence_months,
             due_within_days=obj.due_within_days,
-            actor=request.user,
+            actor=signed_in_user(request),
         )
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: Requirement) -> None:
-        services.requirement_remove(requirement=obj, actor=request.user)
+        services.requirement_remove(requirement=obj, actor=signed_in_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Requirement]) -> None:
         for requirement in queryset:
-            services.requirement_remove(requirement=requirement, actor=request.user)
+            services.requirement_remove(requirement=requirement, actor=signed_in_user(request))
 
 
 @admin.register(Assignment)
@@ -208,7 +209,7 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SecurityPolicy, form: forms.ModelForm, change: bool) -> None:
         changes = {k: form.cleaned_data[k] for k in SecurityPolicyForm.Meta.fields}
-        saved = security_policy_update(actor=request.user, **changes)
+        saved = security_policy_update(actor=signed_in_user(request), **changes)
         obj.pk = saved.pk
         obj._state.adding = False
 
@@ -228,7 +229,9 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: ReminderPolicy, form: forms.ModelForm, change: bool) -> None:
-        saved = reminder_policy_update(actor=request.user, **{k: form.cleaned_data[k] for k in POLICY_FIELDS})
+        saved = reminder_policy_update(
+            actor=signed_in_user(request), **{k: form.cleaned_data[k] for k in POLICY_FIELDS}
+        )
         obj.pk = saved.pk
 
 

@@ -18,7 +18,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -118,7 +117,7 @@ def _sync_batch(
     material_since: dict[int, dt.datetime],
     today: dt.date,
     reason_hint: str | None,
-    actor: Any,
+    actor: User | None,
 ) -> SyncResult:
     rows_by_user: dict[int, list[_Row]] = defaultdict(list)
     for values in Assignment.objects.filter(user__in=[p.pk for p in people]).values_list(
@@ -164,7 +163,7 @@ def _sync_batch(
                     actor=actor,
                     subject=("roles.assignment", a.pk) if a.pk else None,
                     data={
-                        "user": a.user.email,
+                        "person": a.user.email,
                         "course_id": a.course_id,
                         "cycle": a.cycle,
                         "reason": a.reason,
@@ -187,7 +186,7 @@ def sync_assignments(
     people: QuerySet[User] | Iterable[User] | None = None,
     today: dt.date | None = None,
     reason_hint: str | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> SyncResult:
     """Bring assignments in step with roles, requirements, versions and the recurring cycle."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -76,14 +76,14 @@ def live_bulletins(now: dt.datetime | None = None) -> QuerySet[Bulletin]:
     return Bulletin.objects.filter(send_at__lte=now, send_at__gt=now - dt.timedelta(days=active_days()))
 
 
-def bulletins_for(person: Any, now: dt.datetime | None = None) -> QuerySet[Bulletin]:
+def bulletins_for(person: User | AnonymousUser, now: dt.datetime | None = None) -> QuerySet[Bulletin]:
     """Live bulletins whose audience includes `person` (one query when evaluated)."""
-    if not getattr(person, "is_authenticated", False) or person.workforce_role_id is None or not person.is_active:
+    if isinstance(person, AnonymousUser) or person.workforce_role_id is None or not person.is_active:
         return Bulletin.objects.none()
     return live_bulletins(now).filter(Q(everyone=True) | Q(roles=person.workforce_role_id)).distinct()
 
 
-def unacknowledged_for(person: Any) -> QuerySet[Bulletin]:
+def unacknowledged_for(person: User) -> QuerySet[Bulletin]:
     acked = BulletinAcknowledgement.objects.filter(bulletin=OuterRef("pk"), person=person.pk)
     return bulletins_for(person).exclude(Exists(acked))
 

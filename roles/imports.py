@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,13 +177,13 @@ def _decode(content: bytes, plan: ImportPlan) -> str | None:
         return None
 
 
-def _read_rows(text: str, plan: ImportPlan, roles: dict[str, WorkforceRole]) -> list[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _read_header(reader: Iterator[list[str]], plan: ImportPlan) -> list[str] | None:
+    """The header's column keys, or None (with the problem on the plan) when it cannot be used."""
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
         plan.problems.append(Problem(None, f"This is not a CSV file the import can read ({exc})."))
-        return []
+        return None
     keys = [_header_key(c) for c in header]
     missing = [c for c in COLUMNS if c not in keys]
     if missing:
@@ -193,6 +194,75 @@ def _read_rows(text: str, plan: ImportPlan, roles: dict[str, WorkforceRole]) -> 
                 f"The first line must name the columns {', '.join(COLUMNS)}.",
             )
         )
+        return None
+    return keys
+
+
+def _shape_problems(line: int, keys: list[str], cells: list[str]) -> list[Problem]:
+    """A line with the wrong number of cells, or with cells a spreadsheet would run as formulas."""
+    if len(cells) != len(keys):
+        return [Problem(line, f"{len(cells)} cells, but the header names {len(keys)} columns.")]
+    return [
+        Problem(line, f"{keys[i]} begins with {c[0]!r}; a cell a spreadsheet would run as a formula is refused.")
+        for i, c in enumerate(cells)
+        if c.startswith(FORMULA_START)
+    ]
+
+
+def _read_person(
+    line: int, value: dict[str, str], seen: dict[str, int], roles: dict[str, WorkforceRole]
+) -> tuple[Row | None, list[str]]:
+    """One line's person, or the reasons it cannot be imported. `seen` maps e-mails to their first line."""
+    errors: list[str] = []
+    email = value["email"].lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors.append(f"{value['email'] or '(blank)'!s} is not a valid e-mail address.")
+    if email in seen:
+        errors.append(f"duplicate e-mail {email}, also on line {seen[email]}.")
+    elif email:
+        seen[email] = line
+    if not value["full_name"]:
+        errors.append("full_name is blank.")
+    status = value["status"].lower()
+    if status not in ACTIVE | TERMINATED:
+        errors.append(f"unknown status {value['status']!r} (use active or terminated).")
+    role = roles.get(value["workforce_role"].lower())
+    if value["workforce_role"] and role is None:
+        errors.append(
+            f"unknown workforce role {value['workforce_role']!r} (known: {', '.join(sorted(_slugs(roles)))})."
+        )
+    elif role is None and status not in TERMINATED:
+        errors.append("workforce_role is blank; an active person needs one.")
+    hire_date = None
+    if value["hire_date"]:
+        try:
+            hire_date = _parse_date(value["hire_date"])
+        except ValueError:
+            errors.append(f"hire_date {value['hire_date']!r} is not a date (use YYYY-MM-DD).")
+    if value["manager_email"].lower() == email and email:
+        errors.append("a person cannot be their own manager.")
+    if errors:
+        return None, errors
+    row = Row(
+        line=line,
+        email=email,
+        full_name=value["full_name"],
+        role=role,
+        department=value["department"],
+        manager_email=value["manager_email"].lower(),
+        hire_date=hire_date,
+        terminated=status in TERMINATED,
+    )
+    return row, []
+
+
+def _read_rows(text: str, plan: ImportPlan, roles: dict[str, WorkforceRole]) -> list[Row]:
+    """Every person the file names, with a problem on the plan for each line that cannot be imported."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    keys = _read_header(reader, plan)
+    if keys is None:
         return []
     index = {c: keys.index(c) for c in COLUMNS}
     rows: list[Row] = []
@@ -209,64 +279,14 @@ def _read_rows(text: str, plan: ImportPlan, roles: dict[str, WorkforceRole]) -> 
         if not any(c.strip() for c in cells):
             continue
         plan.rows += 1
-        if len(cells) != len(header):
-            plan.problems.append(Problem(line, f"{len(cells)} cells, but the header names {len(header)} columns."))
+        shape = _shape_problems(line, keys, cells)
+        if shape:
+            plan.problems += shape
             continue
-        bad = [(keys[i], c) for i, c in enumerate(cells) if c.startswith(FORMULA_START)]
-        if bad:
-            for column, cell in bad:
-                plan.problems.append(
-                    Problem(
-                        line,
-                        f"{column} begins with {cell[0]!r}; a cell a spreadsheet would run as a formula is refused.",
-                    )
-                )
-            continue
-        value = {c: cells[index[c]].strip() for c in COLUMNS}
-        errors: list[str] = []
-        email = value["email"].lower()
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors.append(f"{value['email'] or '(blank)'!s} is not a valid e-mail address.")
-        if email in seen:
-            errors.append(f"duplicate e-mail {email}, also on line {seen[email]}.")
-        elif email:
-            seen[email] = line
-        if not value["full_name"]:
-            errors.append("full_name is blank.")
-        status = value["status"].lower()
-        if status not in ACTIVE | TERMINATED:
-            errors.append(f"unknown status {value['status']!r} (use active or terminated).")
-        role = roles.get(value["workforce_role"].lower())
-        if value["workforce_role"] and role is None:
-            errors.append(
-                f"unknown workforce role {value['workforce_role']!r} (known: {', '.join(sorted(_slugs(roles)))})."
-            )
-        elif role is None and status not in TERMINATED:
-            errors.append("workforce_role is blank; an active person needs one.")
-        hire_date = None
-        if value["hire_date"]:
-            try:
-                hire_date = _parse_date(value["hire_date"])
-            except ValueError:
-                errors.append(f"hire_date {value['hire_date']!r} is not a date (use YYYY-MM-DD).")
-        if value["manager_email"].lower() == email and email:
-            errors.append("a person cannot be their own manager.")
+        row, errors = _read_person(line, {c: cells[index[c]].strip() for c in COLUMNS}, seen, roles)
         plan.problems += [Problem(line, e) for e in errors]
-        if not errors:
-            rows.append(
-                Row(
-                    line=line,
-                    email=email,
-                    full_name=value["full_name"],
-                    role=role,
-                    department=value["department"],
-                    manager_email=value["manager_email"].lower(),
-                    hire_date=hire_date,
-                    terminated=status in TERMINATED,
-                )
-            )
+        if row is not None:
+            rows.append(row)
     if plan.rows == 0 and not plan.problems:
         plan.problems.append(Problem(None, "The file has a header but no people."))
     return rows
@@ -286,7 +306,9 @@ def _label(value: Any) -> str:
     return str(value)
 
 
-def import_plan(*, content: bytes, filename: str = "", actor: Any = None, size: int | None = None) -> ImportPlan:
+def import_plan(
+    *, content: bytes, filename: str = "", actor: User | None = None, size: int | None = None
+) -> ImportPlan:
     """What importing `content` would do, and every problem with its line; writes nothing."""
     plan = ImportPlan(filename=filename, sha256=hashlib.sha256(content).hexdigest())
     size = max(size or 0, len(content))

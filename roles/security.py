@@ -125,7 +125,7 @@ class MFARequiredMiddleware:
         return request.method == "POST" or name in ALWAYS_ASK_URL_NAMES
 
 
-def sessions_end(*, user: Any, why: str, actor: Any = None) -> int:
+def sessions_end(*, user: Any, why: str, actor: User | None = None) -> int:
     """End every session of `user` on every device (164.312(a)(2)(iii)); returns how many ended."""
     sessions = list(UserSession.objects.filter(user_id=user.pk))
     for session in sessions:
@@ -168,7 +168,7 @@ def _audit_mfa_change(sender: Any, request: HttpRequest | None, user: Any, authe
         audit.record(f"auth.mfa_{verb}", actor=user, subject=user, data={"type": authenticator.type})
 
 
-def security_policy_update(*, actor: Any, **changes: bool) -> SecurityPolicy:
+def security_policy_update(*, actor: User | None, **changes: bool) -> SecurityPolicy:
     """Change the sign-in policy (person or entity authentication, 45 CFR 164.312(d)); audited."""
     allowed = {"require_mfa_for_everyone", "sso_may_create_accounts"}
     if set(changes) - allowed:

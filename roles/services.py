@@ -39,7 +39,7 @@ def person_create(
     *,
     email: str,
     full_name: str,
-    actor: Any = None,
+    actor: User | None = None,
     workforce_role: WorkforceRole | None = None,
     department: Department | None = None,
     manager: User | None = None,
@@ -65,7 +65,7 @@ def person_create(
             actor=actor,
             subject=person,
             data={
-                "email": person.email,
+                "person": person.email,
                 "role": _label(workforce_role),
                 "department": _label(department),
                 "manager": _label(manager),
@@ -84,7 +84,7 @@ def invitation_url(person: User) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def person_invite(*, person: User, actor: Any = None) -> None:
+def person_invite(*, person: User, actor: User | None = None) -> None:
     """E-mail the person a link to set their password (sent after commit)."""
     context = {"person": person, "url": invitation_url(person), "organization": settings.ORGANIZATION_NAME}
     message = EmailMultiAlternatives(
@@ -94,11 +94,11 @@ def person_invite(*, person: User, actor: Any = None) -> None:
     )
     message.attach_alternative(render_to_string("emails/invitation.html", context), "text/html")
     with transaction.atomic():
-        audit.record("account.invited", actor=actor, subject=person, data={"email": person.email})
+        audit.record("account.invited", actor=actor, subject=person, data={"person": person.email})
         transaction.on_commit(lambda: message.send(fail_silently=False))
 
 
-def person_update(*, person: User, actor: Any = None, **changes: Any) -> SyncResult | None:
+def person_update(*, person: User, actor: User | None = None, **changes: Any) -> SyncResult | None:
     """Change a person's details; role, department and manager changes are audited, a role change re-syncs."""
     unknown = set(changes) - {f.name for f in User._meta.get_fields()}
     if unknown:
@@ -125,7 +125,7 @@ def person_update(*, person: User, actor: Any = None, **changes: Any) -> SyncRes
     return None
 
 
-def person_deactivate(*, person: User, actor: Any = None, on: dt.date | None = None) -> SyncResult:
+def person_deactivate(*, person: User, actor: User | None = None, on: dt.date | None = None) -> SyncResult:
     """A person leaves: no new assignments, open ones cancelled, every record kept (45 CFR 164.316(b)(2))."""
     with transaction.atomic():
         person.is_active = False
@@ -135,17 +135,17 @@ def person_deactivate(*, person: User, actor: Any = None, on: dt.date | None = N
             "account.deactivated",
             actor=actor,
             subject=person,
-            data={"email": person.email, "terminated_on": person.terminated_on.isoformat()},
+            data={"person": person.email, "terminated_on": person.terminated_on.isoformat()},
         )
         return sync_assignments(people=[person], actor=actor)
 
 
-def person_reactivate(*, person: User, actor: Any = None) -> SyncResult:
+def person_reactivate(*, person: User, actor: User | None = None) -> SyncResult:
     with transaction.atomic():
         person.is_active = True
         person.terminated_on = None
         person.save(update_fields=["is_active", "terminated_on"])
-        audit.record("account.reactivated", actor=actor, subject=person, data={"email": person.email})
+        audit.record("account.reactivated", actor=actor, subject=person, data={"person": person.email})
         return sync_assignments(people=[person], actor=actor)
 
 
@@ -155,7 +155,7 @@ def requirement_set(
     course: Any,
     recurrence_months: int | None = 12,
     due_within_days: int = 30,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> Requirement:
     """Require `course` of everyone in `role`; assign it to them now."""
     with transaction.atomic():
@@ -179,7 +179,7 @@ def requirement_set(
     return requirement
 
 
-def requirement_remove(*, requirement: Requirement, actor: Any = None) -> None:
+def requirement_remove(*, requirement: Requirement, actor: User | None = None) -> None:
     with transaction.atomic():
         role = requirement.role
         audit.record(

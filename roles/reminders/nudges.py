@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,11 +11,11 @@ from django.utils import timezone
 from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
 
-from ..models import Assignment, Delivery
+from ..models import Assignment, Delivery, User
 from ..tasks import send_deliveries_task
 
 
-def reminder_nudge(*, assignment: Assignment, actor: Any, today: dt.date | None = None) -> Delivery:
+def reminder_nudge(*, assignment: Assignment, actor: User | None, today: dt.date | None = None) -> Delivery:
     """A compliance officer reminds a person now, at most once a day per assignment (45 CFR 164.308(a)(5)(i))."""
     today = today or timezone.localdate()
     if not assignment.is_open:

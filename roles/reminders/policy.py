@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from hipaa_training import audit
 
-from ..models import ReminderPolicy
+from ..models import ReminderPolicy, User
 
 POLICY_FIELDS = ("before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days")
 
 
-def reminder_policy_update(*, actor: Any, **values: Any) -> ReminderPolicy:
+def reminder_policy_update(*, actor: User | None, **values: Any) -> ReminderPolicy:
     """Change the reminder calendar (a settings change: audited with the values before and after)."""
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:

@@ -39,7 +39,7 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(client, 
         # From another address too: the lock is on the account.
         assert LOCKED_MESSAGE in attempt(client, employee.email, PASSWORD, ip="198.51.100.1").content.decode()
     assert AuditEvent.objects.filter(action="auth.login_failed", data__person=employee.email).count() == 5
-    assert AuditEvent.objects.filter(action="auth.login_locked", data__login=employee.email).count() == 2
+    assert AuditEvent.objects.filter(action="auth.login_locked", data__person=employee.email).count() == 2
     with time_machine.travel(start + dt.timedelta(minutes=4 + 16), tick=False):
         assert attempt(client, employee.email, PASSWORD).status_code == 302
 
@@ -60,7 +60,7 @@ def test_failures_first_slow_the_account_down(client, employee):
     with time_machine.travel(start + dt.timedelta(seconds=47), tick=False):
         assert attempt(client, employee.email, PASSWORD).status_code == 302
     assert AuditEvent.objects.filter(action="auth.login_failed", data__person=employee.email).count() == 4
-    assert AuditEvent.objects.filter(action="auth.login_locked", data__login=employee.email).count() == 3
+    assert AuditEvent.objects.filter(action="auth.login_locked", data__person=employee.email).count() == 3
 
 
 def test_one_address_trying_many_accounts_is_refused(client, employee):

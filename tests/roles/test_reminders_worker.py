@@ -48,6 +48,11 @@ def wait_for(condition, timeout: float = 30) -> None:
     raise AssertionError("timed out")
 
 
+def run_reminders():
+    """Queue one reminder run; returns its result, so a test can wait for that run to have finished."""
+    return send_reminders_task.apply_async(ignore_result=False)
+
+
 def delivery_ids(messages) -> Counter[int]:
     """How many times each delivery row went out, read from the messages themselves."""
     return Counter(int(i) for m in messages for i in m["X-Training-Delivery"].split(","))
@@ -59,9 +64,11 @@ def broker():
     client.flushdb()  # our own database number: nothing left over from an earlier test
     app._pool = None
     app.amqp._producer_pool = None
-    app.conf.update(task_always_eager=False, broker_url=settings.REDIS_URL)
+    app.conf.update(task_always_eager=False, broker_url=settings.REDIS_URL, result_backend=settings.REDIS_URL)
+    app._local.__dict__.pop("backend", None)  # the backend is cached per thread: take the one just set
     yield
-    app.conf.update(task_always_eager=True)
+    app.conf.update(task_always_eager=True, result_backend=None)
+    app._local.__dict__.pop("backend", None)
     client.flushdb()
 
 
@@ -69,11 +76,10 @@ def test_the_reminder_task_twice_in_a_row_sends_each_reminder_once(broker):
     due = workforce(4)
     mail.outbox.clear()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        send_reminders_task.apply_async()
-        wait_for(lambda: Delivery.objects.filter(sent_at__isnull=False).count() == due)
-        send_reminders_task.apply_async()
-        send_reminders_task.apply_async()
-        time.sleep(1)
+        run_reminders().get(timeout=30)
+        assert Delivery.objects.filter(sent_at__isnull=False).count() == due
+        second, third = run_reminders(), run_reminders()
+        second.get(timeout=30), third.get(timeout=30)
     counts = delivery_ids(m.message() for m in mail.outbox)
     assert len(counts) == due and set(counts.values()) == {1}
     assert Delivery.objects.count() == due
@@ -86,10 +92,10 @@ def test_the_reminder_task_twice_at_once_sends_each_reminder_once(broker, settin
     due = workforce(10)
     mail.outbox.clear()
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
-        send_reminders_task.apply_async()
-        send_reminders_task.apply_async()
-        wait_for(lambda: Delivery.objects.filter(sent_at__isnull=False).count() == due)
-        time.sleep(0.5)
+        runs = [run_reminders(), run_reminders()]
+        for run in runs:
+            run.get(timeout=60)
+        assert Delivery.objects.filter(sent_at__isnull=False).count() == due
     counts = delivery_ids(m.message() for m in mail.outbox)
     assert len(counts) == due and set(counts.values()) == {1}
     claims = Delivery.objects.values_list("claim", flat=True).distinct()
@@ -111,7 +117,8 @@ def start_worker_process(mail_dir: str) -> subprocess.Popen:
     }
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = env["DATABASE_URL"].replace(db["USER"], f"{db['USER']}:{db['PASSWORD']}", 1)
-    command = [sys.executable, "-m", "celery", "-A", "hipaa_training", "worker", "--pool=solo", "--loglevel=WARNING"]
+    command = [sys.executable, "-m", "celery", "-A", "hipaa_training", "--result-backend", settings.REDIS_URL]
+    command += ["worker", "--pool=solo", "--loglevel=WARNING"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -136,10 +143,9 @@ def test_a_worker_killed_mid_batch_then_a_new_worker_delivers_each_reminder_exac
         second = start_worker_process(mail_dir)
         try:
             time.sleep(1.1)  # the dead worker's claim lease runs out
-            send_reminders_task.apply_async()  # the next tick of beat
-            wait_for(lambda: sent.count() == due, timeout=60)
-            send_reminders_task.apply_async()
-            time.sleep(0.5)
+            run_reminders().get(timeout=60)  # the next tick of beat
+            assert sent.count() == due
+            run_reminders().get(timeout=60)  # and one more, which must find nothing to send
         finally:
             second.terminate()
             second.wait(10)

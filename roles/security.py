@@ -110,6 +110,9 @@ class MFARequiredMiddleware:
             return redirect("mfa_activate_totp")
         if user is not None and user.is_authenticated and self.changes_mfa(request):
             from allauth.account.adapter import get_adapter
+
+            # allauth's one internal the product uses: its public route (ReauthenticationRequired, caught by
+            # AccountMiddleware.process_exception) works only for exceptions raised by a view, not a middleware.
             from allauth.account.internal.flows.reauthentication import suspend_request
 
             if not recently_authenticated(request):

@@ -46,6 +46,10 @@ def publish_new_version(assignment: Assignment) -> CourseVersion:
     return new
 
 
+def file_order(version: CourseVersion) -> dict[int, list[int]]:
+    return {q.pk: [c.pk for c in q.choices.order_by("position")] for q in version.questions.all()}
+
+
 def test_lessons_are_taken_in_order(employee):
     a = assignment_of(employee)
     v = version_of(a)
@@ -98,7 +102,7 @@ def test_the_pass_mark_comes_from_the_version(employee):
     ids = list(right)
     mixed = {q: (right[q] if i < 7 else wrong[q]) for i, q in enumerate(ids)}  # 7 of 10 = 70% < 80%
     result = services.quiz_attempt_submit(
-        assignment=a, version_id=v.pk, question_order=ids, answers=mixed, actor=employee
+        assignment=a, version_id=v.pk, question_order=ids, choice_order=file_order(v), answers=mixed, actor=employee
     )
     assert v.pass_mark == 80 and result.score == 70 and not result.passed
 
@@ -120,7 +124,12 @@ def test_bad_answers_are_refused_and_nothing_is_saved(employee, tamper, message)
     bad = tamper(answers(v, right=True), other_choice)
     with pytest.raises(ValidationError, match=message):
         services.quiz_attempt_submit(
-            assignment=a, version_id=v.pk, question_order=list(answers(v, right=True)), answers=bad, actor=employee
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(answers(v, right=True)),
+            choice_order=file_order(v),
+            answers=bad,
+            actor=employee,
         )
     assert not QuizAttempt.objects.exists()
 
@@ -132,7 +141,12 @@ def test_an_order_that_is_not_the_versions_questions_is_refused(employee):
     ans = answers(v, right=True)
     with pytest.raises(ValidationError, match="not this module's knowledge check"):
         services.quiz_attempt_submit(
-            assignment=a, version_id=v.pk, question_order=list(ans)[:-1], answers=ans, actor=employee
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(ans)[:-1],
+            choice_order=file_order(v),
+            answers=ans,
+            actor=employee,
         )
     assert not QuizAttempt.objects.exists()
 

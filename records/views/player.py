@@ -181,8 +181,8 @@ def check(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse
             errors = _errors(error)
         else:
             return redirect("records:attempt", assignment.pk, attempt.number)
-        questions = state.version.questions.prefetch_related("choices")
-        valid = {q.pk: sorted(c.pk for c in q.choices.all()) for q in questions}
+        in_version = state.version.questions.prefetch_related("choices")
+        valid = {q.pk: sorted(c.pk for c in q.choices.all()) for q in in_version}
         if layout is None or {q: sorted(c) for q, c in layout.choice_order.items()} != valid:
             layout = None  # unreadable, or not this version's questions: show a fresh page
     if layout is None:

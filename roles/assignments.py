@@ -1,6 +1,9 @@
 """The assignment engine: keeps every person's assignments in step with the rules.
 
 - a new hire gets every module their role requires (45 CFR 164.530(b)(2)(i)(B): within a reasonable period);
+- a department's own requirement (DepartmentRequirement, for a state law such as Texas HB 300) replaces the
+  role's due window and recurrence for its course, or adds the course; a new hire's first due date then
+  counts from the hire date;
 - a role change adds the new role's modules and keeps what is done; modules no longer required are cancelled;
 - a termination stops new assignments, cancels open ones and keeps all history;
 - a new material version assigns retraining to everyone whose role requires the course
@@ -28,7 +31,7 @@ from django.utils import timezone
 from courses.models import CourseVersion
 from hipaa_training import audit
 
-from .models import Assignment, Requirement, User
+from .models import Assignment, DepartmentRequirement, Requirement, User
 
 BATCH_SIZE = 500
 
@@ -66,7 +69,7 @@ class _Row:
 def _plan_for_person(
     person: User,
     rows: list[_Row],
-    requirements: list[Requirement],
+    requirements: list[Requirement | DepartmentRequirement],
     material_since: dict[int, dt.datetime],
     today: dt.date,
     reason_hint: str | None,
@@ -93,7 +96,10 @@ def _plan_for_person(
         due_within = dt.timedelta(days=req.due_within_days)
         if not completed:
             reason = Assignment.NEW_HIRE if not rows else reason_hint or Assignment.ROLE_CHANGE
-            to_create.append(_new(person, course_id, next_cycle, reason, start, start + due_within))
+            due = start + due_within
+            if isinstance(req, DepartmentRequirement) and reason == Assignment.NEW_HIRE and person.hire_date:
+                due = max(person.hire_date + due_within, today)  # "within 90 days of hire" (HB 300)
+            to_create.append(_new(person, course_id, next_cycle, reason, start, due))
             continue
         last_done = max(completed)
         newer_material = material_since.get(course_id)
@@ -112,9 +118,23 @@ def _new(person: User, course_id: int, cycle: int, reason: str, assigned: dt.dat
     return Assignment(user=person, course_id=course_id, cycle=cycle, reason=reason, assigned_on=assigned, due_on=due)
 
 
+def _requirements_of(
+    person: User,
+    requirements_by_role: dict[int, list[Requirement]],
+    requirements_by_department: dict[int, list[DepartmentRequirement]],
+) -> list[Requirement | DepartmentRequirement]:
+    """The role's requirements, with the department's own replacing them course by course."""
+    by_course: dict[int, Requirement | DepartmentRequirement] = {
+        r.course_id: r for r in requirements_by_role.get(person.workforce_role_id or 0, [])
+    }
+    by_course.update({r.course_id: r for r in requirements_by_department.get(person.department_id or 0, [])})
+    return list(by_course.values())
+
+
 def _sync_batch(
     people: list[User],
     requirements_by_role: dict[int, list[Requirement]],
+    requirements_by_department: dict[int, list[DepartmentRequirement]],
     material_since: dict[int, dt.datetime],
     today: dt.date,
     reason_hint: str | None,
@@ -137,7 +157,7 @@ def _sync_batch(
         new, cancelled = _plan_for_person(
             person,
             rows,
-            requirements_by_role.get(person.workforce_role_id, []),
+            _requirements_of(person, requirements_by_role, requirements_by_department),
             material_since,
             today,
             reason_hint,
@@ -150,7 +170,7 @@ def _sync_batch(
     with transaction.atomic():
         if cancel_role:
             result.cancelled += Assignment.objects.filter(pk__in=cancel_role, completed_at__isnull=True).update(
-                cancelled_at=now, cancel_reason="No longer required by the person's workforce role."
+                cancelled_at=now, cancel_reason="No longer required by the person's workforce role or department."
             )
         if cancel_leaver:
             result.cancelled += Assignment.objects.filter(pk__in=cancel_leaver, completed_at__isnull=True).update(
@@ -197,6 +217,9 @@ def sync_assignments(
     for req in Requirement.objects.all():
         if req.course_id in published:
             requirements_by_role[req.role_id].append(req)
+    requirements_by_department: dict[int, list[DepartmentRequirement]] = defaultdict(list)
+    for dept_req in DepartmentRequirement.objects.filter(course_id__in=published):
+        requirements_by_department[dept_req.department_id].append(dept_req)
     material_since = dict(
         CourseVersion.objects.filter(material=True, number__gt=1)
         .values("course_id")
@@ -214,8 +237,12 @@ def sync_assignments(
     for person in people.iterator(chunk_size=batch_size) if isinstance(people, QuerySet) else people:
         batch.append(person)
         if len(batch) >= batch_size:
-            result += _sync_batch(batch, requirements_by_role, material_since, today, reason_hint, actor)
+            result += _sync_batch(
+                batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+            )
             batch = []
     if batch:
-        result += _sync_batch(batch, requirements_by_role, material_since, today, reason_hint, actor)
+        result += _sync_batch(
+            batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+        )
     return result

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from courses.models import CourseVersion
+from hipaa_training.db import AppendOnlyError
 from hipaa_training.models import AuditEvent
 from records import services
 from records.models import AttestationSignature, Completion, LessonView, QuizAttempt
@@ -294,3 +295,41 @@ def test_two_concurrent_completions_make_exactly_one(employee):
     assert sorted(created for _, created in results) == [False, True]
     assert Completion.objects.filter(assignment=a).count() == 1
     assert AttestationSignature.objects.filter(assignment=a).count() == 1
+
+
+@pytest.mark.parametrize("tamper", ["a question left out", "a choice of another question"])
+def test_a_choice_order_that_is_not_the_versions_choices_is_refused(employee, tamper):
+    a = assignment_of(employee)
+    see_lessons(a)
+    v = version_of(a)
+    order = file_order(v)
+    first = next(iter(order))
+    if tamper == "a question left out":
+        del order[first]
+    else:
+        other = version_of(assignment_of(employee, "privacy-essentials")).questions.first().choices.first().pk
+        order[first] = [*order[first][:-1], other]
+    with pytest.raises(ValidationError, match="choices submitted are not this module's"):
+        services.quiz_attempt_submit(
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(file_order(v)),
+            choice_order=order,
+            answers=answers(v, right=True),
+            actor=employee,
+        )
+    assert not QuizAttempt.objects.exists()
+
+
+def test_the_choice_order_is_written_with_the_attempt_and_never_changed(employee):
+    a = assignment_of(employee)
+    see_lessons(a)
+    first = attempt(a, right=False)
+    v = version_of(a)
+    assert {int(q): sorted(c) for q, c in first.choice_order.items()} == {
+        q: sorted(c) for q, c in file_order(v).items()
+    }
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        QuizAttempt.objects.filter(pk=first.pk).update(choice_order={})
+    with pytest.raises(AppendOnlyError):
+        first.save()

@@ -7,6 +7,7 @@ A malformed file stops the load with a message naming the file and the problem, 
 from __future__ import annotations
 
 import hashlib
+import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,10 @@ from hipaa_training import audit
 
 from .markdown import render_markdown
 from .models import Choice, Course, CourseVersion, Lesson, Question
+from .quality import choice_length_warnings
 from .signals import version_published
+
+logger = logging.getLogger(__name__)
 
 
 class CatalogError(Exception):
@@ -71,6 +75,7 @@ class LoadResult:
     slug: str
     number: int
     published: bool
+    warnings: list[str] = field(default_factory=list)
 
 
 def default_catalog_dir() -> Path:
@@ -258,6 +263,17 @@ def publish_course(spec: CourseSpec, *, actor: AbstractBaseUser | None = None) -
 
 
 def load_catalog(root: Path | None = None, *, actor: AbstractBaseUser | None = None) -> list[LoadResult]:
-    """Validate the whole catalogue, then publish what changed. Nothing is published if any file is bad."""
+    """Validate the whole catalogue, then publish what changed. Nothing is published if any file is bad.
+
+    Choices whose lengths give answers away (courses.quality) are warnings, logged and returned with each
+    result: they do not stop a publication.
+    """
     specs = parse_catalog(root or default_catalog_dir())
-    return [publish_course(spec, actor=actor) for spec in specs]
+    results = []
+    for spec in specs:
+        result = publish_course(spec, actor=actor)
+        result.warnings = choice_length_warnings(spec.slug, spec.questions)
+        for warning in result.warnings:
+            logger.warning("catalogue: %s", warning)
+        results.append(result)
+    return results

@@ -31,6 +31,12 @@ class QuizAttempt(AppendOnlyModel):
     version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="+")
     number = models.PositiveSmallIntegerField()
     question_order = models.JSONField(help_text="Question ids in the order they were shown.")
+    choice_order = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Question id -> its choice ids in the order they were shown; written with the attempt. "
+        "Empty for attempts made before choices were shuffled, which showed them in file order.",
+    )
     answers = models.JSONField(help_text="Question id -> chosen choice ids.")
     score = models.PositiveSmallIntegerField()
     passed = models.BooleanField()

@@ -200,6 +200,47 @@ def questions_in_order(version: CourseVersion, order: list[int]) -> list[Questio
     return [questions[q] for q in order if q in questions]
 
 
+def choices_as_shown(question: Question, shown: list[int] | None) -> list[Choice]:
+    """The question's choices in the order a page showed them (file order for attempts before shuffling)."""
+    choices = list(question.choices.all())
+    if not shown:
+        return choices
+    by_id = {c.pk: c for c in choices}
+    return [by_id[c] for c in shown if c in by_id]
+
+
+@dataclass
+class ReplayedChoice:
+    choice: Choice
+    chosen: bool
+
+
+@dataclass
+class ReplayedQuestion:
+    """One question of a past attempt, its choices in the order that attempt showed them."""
+
+    question: Question
+    choices: list[ReplayedChoice]
+
+    @property
+    def right(self) -> bool:
+        return all(c.chosen == c.choice.correct for c in self.choices)
+
+    @property
+    def chosen(self) -> list[Choice]:
+        return [c.choice for c in self.choices if c.chosen]
+
+
+def attempt_replay(version: CourseVersion, attempt: QuizAttempt) -> list[ReplayedQuestion]:
+    """A past attempt exactly as it was shown, with the answers given (2 queries)."""
+    replay = []
+    for question in questions_in_order(version, attempt.question_order):
+        chosen = set(attempt.answers.get(str(question.pk), []))
+        shown = choices_as_shown(question, attempt.choice_order.get(str(question.pk)))
+        replay.append(ReplayedQuestion(question, [ReplayedChoice(c, c.pk in chosen) for c in shown]))
+    return replay
+
+
 def certificates_of(person: User) -> list[Certificate]:
     return list(
         Certificate.objects.filter(completion__user=person)

@@ -13,6 +13,7 @@ import random
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -102,22 +103,52 @@ def lesson_view_record(*, assignment: Assignment, lesson_id: int, version_id: in
     return view
 
 
-def question_order_for(assignment: Assignment, version: CourseVersion) -> list[int]:
-    """A fresh order of the version's questions, different from the previous attempt's when it can be."""
-    ids = list(version.questions.order_by("position").values_list("pk", flat=True))
+@dataclass(frozen=True)
+class QuizLayout:
+    """A knowledge check as one page shows it: the questions in order, and each question's choices in order."""
+
+    question_order: list[int]
+    choice_order: dict[int, list[int]]
+
+
+def _shuffled(ids: list[int], previous: list[int] | None, rng: random.Random) -> list[int]:
+    order = ids[:]
+    rng.shuffle(order)
+    if len(order) > 1 and order == previous:
+        order[0], order[1] = order[1], order[0]  # never the same order twice running
+    return order
+
+
+def quiz_layout_for(assignment: Assignment, version: CourseVersion) -> QuizLayout:
+    """A fresh order of the version's questions and of each question's choices, each different from the
+    previous attempt's where it can be, so neither place nor sequence gives an answer away."""
+    questions = list(version.questions.order_by("position").prefetch_related("choices"))
     previous = (
         QuizAttempt.objects.filter(assignment=assignment, version=version)
         .order_by("-number")
-        .values_list("question_order", flat=True)
+        .values_list("question_order", "choice_order")
         .first()
     )
+    previous_questions, previous_choices = previous or (None, {})
     rng = random.Random(secrets.randbits(64))
-    order = ids[:]
-    for _ in range(20):
-        rng.shuffle(order)
-        if order != previous or len(ids) < 2:
-            break
-    return order
+    question_order = _shuffled([q.pk for q in questions], previous_questions, rng)
+    choice_order = {
+        q.pk: _shuffled([c.pk for c in q.choices.all()], previous_choices.get(str(q.pk)), rng) for q in questions
+    }
+    return QuizLayout(question_order, choice_order)
+
+
+def answers_by_position(layout: QuizLayout, positions: Mapping[int, Sequence[int]]) -> dict[int, list[int]]:
+    """The choice ids meant by answers given as places on the page (1 = the first choice shown)."""
+    answers: dict[int, list[int]] = {}
+    for question_id, places in positions.items():
+        shown = layout.choice_order.get(question_id)
+        if shown is None or any(not 1 <= place <= len(shown) for place in places):
+            raise ValidationError(
+                "Your answers name questions or choices that are not in this knowledge check. Nothing was saved."
+            )
+        answers[question_id] = [shown[place - 1] for place in places]
+    return answers
 
 
 def quiz_attempt_submit(
@@ -125,10 +156,14 @@ def quiz_attempt_submit(
     assignment: Assignment,
     version_id: int,
     question_order: Sequence[int],
+    choice_order: Mapping[int, Sequence[int]],
     answers: Mapping[int, Sequence[int]],
     actor: User | None,
 ) -> QuizAttempt:
-    """Grade and keep a knowledge-check attempt with its answers (training documented, 45 CFR 164.530(b)(2)(ii))."""
+    """Grade and keep a knowledge-check attempt with its answers (training documented, 45 CFR 164.530(b)(2)(ii)).
+
+    `question_order` and `choice_order` are the page as it was shown; they are written with the attempt, once.
+    """
     with transaction.atomic():
         assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
         version = _open_version(assignment, version_id)
@@ -141,6 +176,8 @@ def quiz_attempt_submit(
         valid = {q.pk: frozenset(c.pk for c in q.choices.all()) for q in questions}
         if sorted(question_order) != sorted(key):
             raise ValidationError("The questions submitted are not this module's knowledge check. Nothing was saved.")
+        if set(choice_order) != set(key) or any(sorted(choice_order[q]) != sorted(valid[q]) for q in key):
+            raise ValidationError("The choices submitted are not this module's knowledge check. Nothing was saved.")
         try:
             result = grade(key, valid, answers, version.pass_mark)
         except InvalidAnswers as exc:
@@ -162,6 +199,7 @@ def quiz_attempt_submit(
             version=version,
             number=number,
             question_order=list(question_order),
+            choice_order={str(q): [int(c) for c in choice_order[q]] for q in question_order},
             answers={str(q): sorted(int(c) for c in answers.get(q, ())) for q in key},
             score=result.score,
             passed=result.passed,

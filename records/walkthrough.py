@@ -35,10 +35,12 @@ def lessons_read(assignment: Assignment) -> None:
 
 def quiz_take(assignment: Assignment, *, right: bool) -> QuizAttempt:
     version = services.current_version(assignment)
+    layout = services.quiz_layout_for(assignment, version)
     return services.quiz_attempt_submit(
         assignment=assignment,
         version_id=version.pk,
-        question_order=services.question_order_for(assignment, version),
+        question_order=layout.question_order,
+        choice_order=layout.choice_order,
         answers=answers_for(version, right=right),
         actor=assignment.user,
     )

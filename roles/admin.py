@@ -23,6 +23,7 @@ from .models import (
     BulletinDelivery,
     Delivery,
     Department,
+    DepartmentRequirement,
     ReminderPolicy,
     Requirement,
     SecurityPolicy,
@@ -170,6 +171,29 @@ class RequirementAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Requirement]) -> None:
         for requirement in queryset:
             services.requirement_remove(requirement=requirement, actor=signed_in_user(request))
+
+
+@admin.register(DepartmentRequirement)
+class DepartmentRequirementAdmin(admin.ModelAdmin):
+    list_display = ["department", "course", "recurrence_months", "due_within_days"]
+    list_filter = ["department", "course"]
+
+    def save_model(self, request: HttpRequest, obj: DepartmentRequirement, form: forms.ModelForm, change: bool) -> None:
+        saved = services.department_requirement_set(
+            department=obj.department,
+            course=obj.course,
+            recurrence_months=obj.recurrence_months,
+            due_within_days=obj.due_within_days,
+            actor=signed_in_user(request),
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: DepartmentRequirement) -> None:
+        services.department_requirement_remove(requirement=obj, actor=signed_in_user(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DepartmentRequirement]) -> None:
+        for requirement in queryset:
+            services.department_requirement_remove(requirement=requirement, actor=signed_in_user(request))
 
 
 @admin.register(Assignment)

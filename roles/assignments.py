@@ -1,6 +1,9 @@
 """The assignment engine: keeps every person's assignments in step with the rules.
 
 - a new hire gets every module their role requires (45 CFR 164.530(b)(2)(i)(B): within a reasonable period);
+- a department's own requirement (DepartmentRequirement, for a state law such as Texas HB 300) adds its course,
+  or, where the role requires it too, the stricter of the two holds: the shorter due window and the shorter
+  cycle; a new hire's first due date then counts from the hire date;
 - a role change adds the new role's modules and keeps what is done; modules no longer required are cancelled;
 - a termination stops new assignments, cancels open ones and keeps all history;
 - a new material version assigns retraining to everyone whose role requires the course
@@ -27,7 +30,7 @@ from django.utils import timezone
 from courses.models import CourseVersion
 from hipaa_training import audit
 
-from .models import Assignment, Requirement, User
+from .models import Assignment, DepartmentRequirement, Requirement, User
 
 BATCH_SIZE = 500
 
@@ -62,10 +65,38 @@ class _Row:
     cancelled_at: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """What one person must take of one course: the role's requirement, a department's, or the stricter of both."""
+
+    course_id: int
+    due_within_days: int  # from assignment: later cycles and retraining, and a role's new hire
+    recurrence_months: int | None
+    from_hire_days: int | None = None  # a department's "within N days of hire", for a new hire's first due date
+    role_counts: bool = True  # whether a role requires it (its window then counts from assignment for a new hire)
+
+    def first_due(self, start: dt.date, hire_date: dt.date | None, today: dt.date) -> dt.date:
+        """A new hire's first due date: the earliest of the windows that apply, never before today."""
+        dues = [start + dt.timedelta(days=self.due_within_days)] if self.role_counts or not hire_date else []
+        if self.from_hire_days is not None and hire_date:
+            dues.append(hire_date + dt.timedelta(days=self.from_hire_days))
+        return max(min(dues), today)
+
+
+def _stricter(role: _Terms, department: _Terms) -> _Terms:
+    cycles = [m for m in (role.recurrence_months, department.recurrence_months) if m]
+    return _Terms(
+        course_id=role.course_id,
+        due_within_days=min(role.due_within_days, department.due_within_days),
+        recurrence_months=min(cycles) if cycles else None,
+        from_hire_days=department.from_hire_days,
+    )
+
+
 def _plan_for_person(
     person: User,
     rows: list[_Row],
-    requirements: list[Requirement],
+    requirements: list[_Terms],
     material_since: dict[int, dt.datetime],
     today: dt.date,
     reason_hint: str | None,
@@ -92,7 +123,10 @@ def _plan_for_person(
         due_within = dt.timedelta(days=req.due_within_days)
         if not completed:
             reason = Assignment.NEW_HIRE if not rows else reason_hint or Assignment.ROLE_CHANGE
-            to_create.append(_new(person, course_id, next_cycle, reason, start, start + due_within))
+            due = start + due_within
+            if reason == Assignment.NEW_HIRE:
+                due = req.first_due(start, person.hire_date, today)  # "within 90 days of hire" (HB 300)
+            to_create.append(_new(person, course_id, next_cycle, reason, start, due))
             continue
         last_done = max(completed)
         newer_material = material_since.get(course_id)
@@ -111,9 +145,26 @@ def _new(person: User, course_id: int, cycle: int, reason: str, assigned: dt.dat
     return Assignment(user=person, course_id=course_id, cycle=cycle, reason=reason, assigned_on=assigned, due_on=due)
 
 
+def _requirements_of(
+    person: User,
+    requirements_by_role: dict[int, list[Requirement]],
+    requirements_by_department: dict[int, list[DepartmentRequirement]],
+) -> list[_Terms]:
+    """The role's requirements and the department's own, course by course; where both name a course, the stricter."""
+    by_course = {
+        r.course_id: _Terms(r.course_id, r.due_within_days, r.recurrence_months)
+        for r in requirements_by_role.get(person.workforce_role_id or 0, [])
+    }
+    for r in requirements_by_department.get(person.department_id or 0, []):
+        terms = _Terms(r.course_id, r.due_within_days, r.recurrence_months, r.due_within_days, role_counts=False)
+        by_course[r.course_id] = _stricter(by_course[r.course_id], terms) if r.course_id in by_course else terms
+    return list(by_course.values())
+
+
 def _sync_batch(
     people: list[User],
     requirements_by_role: dict[int, list[Requirement]],
+    requirements_by_department: dict[int, list[DepartmentRequirement]],
     material_since: dict[int, dt.datetime],
     today: dt.date,
     reason_hint: str | None,
@@ -136,7 +187,7 @@ def _sync_batch(
         new, cancelled = _plan_for_person(
             person,
             rows,
-            requirements_by_role.get(person.workforce_role_id, []),
+            _requirements_of(person, requirements_by_role, requirements_by_department),
             material_since,
             today,
             reason_hint,
@@ -149,7 +200,7 @@ def _sync_batch(
     with transaction.atomic():
         if cancel_role:
             result.cancelled += Assignment.objects.filter(pk__in=cancel_role, completed_at__isnull=True).update(
-                cancelled_at=now, cancel_reason="No longer required by the person's workforce role."
+                cancelled_at=now, cancel_reason="No longer required by the person's workforce role or department."
             )
         if cancel_leaver:
             result.cancelled += Assignment.objects.filter(pk__in=cancel_leaver, completed_at__isnull=True).update(
@@ -196,6 +247,9 @@ def sync_assignments(
     for req in Requirement.objects.all():
         if req.course_id in published:
             requirements_by_role[req.role_id].append(req)
+    requirements_by_department: dict[int, list[DepartmentRequirement]] = defaultdict(list)
+    for dept_req in DepartmentRequirement.objects.filter(course_id__in=published):
+        requirements_by_department[dept_req.department_id].append(dept_req)
     material_since = dict(
         CourseVersion.objects.filter(material=True, number__gt=1)
         .values("course_id")
@@ -213,8 +267,12 @@ def sync_assignments(
     for person in people.iterator(chunk_size=batch_size) if isinstance(people, QuerySet) else people:
         batch.append(person)
         if len(batch) >= batch_size:
-            result += _sync_batch(batch, requirements_by_role, material_since, today, reason_hint, actor)
+            result += _sync_batch(
+                batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+            )
             batch = []
     if batch:
-        result += _sync_batch(batch, requirements_by_role, material_since, today, reason_hint, actor)
+        result += _sync_batch(
+            batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+        )
     return result

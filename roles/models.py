@@ -84,6 +84,32 @@ class Requirement(models.Model):
         return f"{self.role} -> {self.course} ({every})"
 
 
+class DepartmentRequirement(models.Model):
+    """A module a department requires on its own terms, as a state law may: Texas HB 300 asks for training
+    within 90 days of hire, and many employers keep a two-year cycle. It adds its course for everyone in the
+    department; where their role requires the course too, the stricter terms hold (the shorter due window, the
+    shorter cycle), so a department can tighten a role's training but never loosen it."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="requirements")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="department_requirements")
+    recurrence_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=24, help_text="Retrain every N months after completion; empty means once."
+    )
+    due_within_days = models.PositiveSmallIntegerField(
+        default=90,
+        help_text="A new hire's first due date is this many days after their hire date; "
+        "later cycles and retraining are due this many days after they are assigned.",
+    )
+
+    class Meta:
+        ordering = ["department", "course"]
+        constraints = [models.UniqueConstraint(fields=["department", "course"], name="unique_department_course")]
+
+    def __str__(self) -> str:
+        every = f"every {self.recurrence_months} months" if self.recurrence_months else "once"
+        return f"{self.department} -> {self.course} ({every})"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("e-mail", max_length=254, unique=True)
     full_name = models.CharField(max_length=200)

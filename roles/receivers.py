@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -17,7 +18,9 @@ from .models import User
 @receiver(version_published, dispatch_uid="retrain_on_material_version")
 def _retrain_on_material_version(sender: Any, version: CourseVersion, **kwargs: Any) -> None:
     if version.material and version.number > 1:
-        sync_assignments(people=User.objects.filter(workforce_role__requirements__course=version.course_id).distinct())
+        required = Q(workforce_role__requirements__course=version.course_id)
+        required |= Q(department__requirements__course=version.course_id)
+        sync_assignments(people=User.objects.filter(required).distinct())
 
 
 @receiver(post_migrate, dispatch_uid="ensure_access_groups")
@@ -30,6 +33,7 @@ def _ensure_access_groups(sender: Any, **kwargs: Any) -> None:
     wanted = [
         *(f"{verb}_{model}" for verb in ("view", "add", "change") for model in ("user", "department", "workforcerole")),
         *(f"{verb}_requirement" for verb in ("view", "add", "change", "delete")),
+        *(f"{verb}_departmentrequirement" for verb in ("view", "add", "change", "delete")),
         "view_assignment",
         "view_auditevent",
         "view_auditverification",

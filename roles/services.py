@@ -18,7 +18,7 @@ from django.utils import timezone
 from hipaa_training import audit
 
 from .assignments import SyncResult, sync_assignments
-from .models import Assignment, Department, Requirement, User, WorkforceRole
+from .models import Assignment, Department, DepartmentRequirement, Requirement, User, WorkforceRole
 
 TRACKED_FIELDS = {
     "workforce_role": "person.role_changed",
@@ -99,7 +99,8 @@ def person_invite(*, person: User, actor: User | None = None) -> None:
 
 
 def person_update(*, person: User, actor: User | None = None, **changes: Any) -> SyncResult | None:
-    """Change a person's details; role, department and manager changes are audited, a role change re-syncs."""
+    """Change a person's details; role, department and manager changes are audited, a role or department
+    change re-syncs (a department may require modules of its own)."""
     unknown = set(changes) - {f.name for f in User._meta.get_fields()}
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
@@ -120,7 +121,7 @@ def person_update(*, person: User, actor: User | None = None, **changes: Any) ->
         other = {k: v for k, v in changes.items() if k not in TRACKED_FIELDS and before[k] != v}
         if other:
             audit.record("person.changed", actor=actor, subject=person, data={k: _label(v) for k, v in other.items()})
-        if "workforce_role" in changes and before["workforce_role"] != changes["workforce_role"]:
+        if any(name in changes and before[name] != changes[name] for name in ("workforce_role", "department")):
             return sync_assignments(people=[person], reason_hint=Assignment.ROLE_CHANGE, actor=actor)
     return None
 
@@ -190,3 +191,48 @@ def requirement_remove(*, requirement: Requirement, actor: User | None = None) -
         )
         requirement.delete()
         sync_assignments(people=User.objects.filter(workforce_role=role), actor=actor)
+
+
+def department_requirement_set(
+    *,
+    department: Department,
+    course: Any,
+    recurrence_months: int | None = 24,
+    due_within_days: int = 90,
+    actor: User | None = None,
+) -> DepartmentRequirement:
+    """Require `course` of everyone in `department` on the department's own terms, replacing their role's for
+    that course (a state law such as Texas HB 300: within 90 days of hire, then a two-year cycle); assign it now."""
+    with transaction.atomic():
+        requirement, created = DepartmentRequirement.objects.update_or_create(
+            department=department,
+            course=course,
+            defaults={"recurrence_months": recurrence_months, "due_within_days": due_within_days},
+        )
+        audit.record(
+            "requirement.added" if created else "requirement.changed",
+            actor=actor,
+            subject=requirement,
+            data={
+                "department": department.name,
+                "course": course.slug,
+                "recurrence_months": recurrence_months,
+                "due_within_days": due_within_days,
+            },
+        )
+        sync_assignments(people=User.objects.filter(department=department), actor=actor)
+    return requirement
+
+
+def department_requirement_remove(*, requirement: DepartmentRequirement, actor: User | None = None) -> None:
+    """Stop the department's own terms; its people fall back to what their role requires."""
+    with transaction.atomic():
+        department = requirement.department
+        audit.record(
+            "requirement.removed",
+            actor=actor,
+            subject=requirement,
+            data={"department": department.name, "course": requirement.course.slug},
+        )
+        requirement.delete()
+        sync_assignments(people=User.objects.filter(department=department), actor=actor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +23,7 @@ from roles.models import Assignment
 
 from .. import services
 from ..access import get_assignment_for_user
-from ..selectors import PlayerState, player_state, questions_in_order
+from ..selectors import PlayerState, attempt_replay, choices_as_shown, player_state, questions_in_order
 
 
 def _own(request: AuthenticatedHttpRequest, assignment_id: int) -> tuple[Assignment, PlayerState]:
@@ -109,17 +110,44 @@ def lesson(request: AuthenticatedHttpRequest, assignment_id: int, position: int)
     )
 
 
-def _parse_answers(request: HttpRequest) -> tuple[list[int], dict[int, list[int]]]:
-    """Question order and answers as posted; anything malformed raises ValidationError (nothing is saved)."""
+LAYOUT_SALT = "records.quiz-layout"
+
+
+def _layout_token(assignment: Assignment, layout: services.QuizLayout) -> str:
+    """The page's order of questions and choices, signed, so the attempt records exactly what was shown."""
+    return signing.dumps(
+        {
+            "a": assignment.pk,
+            "q": layout.question_order,
+            "c": [layout.choice_order[q] for q in layout.question_order],
+        },
+        salt=LAYOUT_SALT,
+        compress=True,
+    )
+
+
+def _layout_from(request: HttpRequest, assignment: Assignment) -> services.QuizLayout:
     try:
-        order = [int(q) for q in request.POST.get("order", "").split(",") if q]
-        answers: dict[int, list[int]] = {}
+        data = signing.loads(request.POST.get("layout", ""), salt=LAYOUT_SALT)
+        if data["a"] != assignment.pk or len(data["q"]) != len(data["c"]):
+            raise ValueError("a layout made for another page")
+        questions = [int(q) for q in data["q"]]
+        choices = {q: [int(c) for c in shown] for q, shown in zip(questions, data["c"], strict=True)}
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise ValidationError("The answers submitted could not be read. Nothing was saved.") from exc
+    return services.QuizLayout(questions, choices)
+
+
+def _parse_positions(request: HttpRequest) -> dict[int, list[int]]:
+    """Answers as posted: question id -> places of the chosen choices on the page (1 = first shown)."""
+    try:
+        positions: dict[int, list[int]] = {}
         for name in request.POST:
             if name.startswith("q"):
-                answers[int(name[1:])] = [int(c) for c in request.POST.getlist(name)]
+                positions[int(name[1:])] = [int(c) for c in request.POST.getlist(name)]
     except ValueError as exc:
         raise ValidationError("The answers submitted could not be read. Nothing was saved.") from exc
-    return order, answers
+    return positions
 
 
 @login_required
@@ -132,16 +160,18 @@ def check(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse
         messages.warning(request, "The knowledge check opens once you have seen every lesson.")
         return redirect(_resume_url(state))
     errors: list[str] = []
-    chosen: dict[int, list[int]] = {}
-    order: list[int] = []
+    positions: dict[int, list[int]] = {}
+    layout: services.QuizLayout | None = None
     if request.method == "POST":
         try:
-            order, chosen = _parse_answers(request)
+            layout = _layout_from(request, assignment)
+            positions = _parse_positions(request)
             attempt = services.quiz_attempt_submit(
                 assignment=assignment,
                 version_id=_version_id(request),
-                question_order=order,
-                answers=chosen,
+                question_order=layout.question_order,
+                choice_order=layout.choice_order,
+                answers=services.answers_by_position(layout, positions),
                 actor=request.user,
             )
         except services.StaleVersion as error:
@@ -151,12 +181,13 @@ def check(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse
             errors = _errors(error)
         else:
             return redirect("records:attempt", assignment.pk, attempt.number)
-        valid = {q.pk for q in state.version.questions.all()}
-        if sorted(order) != sorted(valid):
-            order = services.question_order_for(assignment, state.version)
-    else:
-        order = services.question_order_for(assignment, state.version)
-    questions = questions_in_order(state.version, order)
+        in_version = state.version.questions.prefetch_related("choices")
+        valid = {q.pk: sorted(c.pk for c in q.choices.all()) for q in in_version}
+        if layout is None or {q: sorted(c) for q, c in layout.choice_order.items()} != valid:
+            layout = None  # unreadable, or not this version's questions: show a fresh page
+    if layout is None:
+        layout = services.quiz_layout_for(assignment, state.version)
+    questions = questions_in_order(state.version, layout.question_order)
     return render(
         request,
         "records/check.html",
@@ -164,8 +195,15 @@ def check(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse
             "a": assignment,
             "state": state,
             "version": state.version,
-            "items": [{"q": q, "chosen": set(chosen.get(q.pk, ()))} for q in questions],
-            "order": ",".join(str(q.pk) for q in questions),
+            "items": [
+                {
+                    "q": q,
+                    "choices": choices_as_shown(q, layout.choice_order[q.pk]),
+                    "chosen": set(positions.get(q.pk, ())),
+                }
+                for q in questions
+            ],
+            "layout": _layout_token(assignment, layout),
             "errors": errors,
             "attempt_number": len(state.attempts) + 1,
         },
@@ -179,20 +217,7 @@ def attempt(request: AuthenticatedHttpRequest, assignment_id: int, number: int) 
     found = next((a for a in state.attempts if a.number == number), None)
     if found is None:
         raise Http404("No such attempt.")
-    questions = questions_in_order(state.version, found.question_order)
-    results = []
-    for q in questions:
-        chosen = set(found.answers.get(str(q.pk), []))
-        correct = {c.pk for c in q.choices.all() if c.correct}
-        results.append(
-            {
-                "question": q,
-                "right": chosen == correct,
-                "chosen": [c for c in q.choices.all() if c.pk in chosen],
-                "correct": [c for c in q.choices.all() if c.correct],
-            }
-        )
-    wrong = sum(not r["right"] for r in results)
+    results = attempt_replay(state.version, found)
     return render(
         request,
         "records/attempt.html",
@@ -202,7 +227,7 @@ def attempt(request: AuthenticatedHttpRequest, assignment_id: int, number: int) 
             "version": state.version,
             "attempt": found,
             "results": results,
-            "wrong": wrong,
+            "wrong": sum(not r.right for r in results),
         },
     )
 

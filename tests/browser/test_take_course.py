@@ -28,11 +28,11 @@ def demo(live_server):
     from courses.models import CourseVersion
 
     version = CourseVersion.objects.current().get(course__slug="security-awareness")
-    right, wrong = [], []
+    right, wrong = [], []  # (prompt, choice text): the choices are shuffled, so they are found by what they say
     for q in version.questions.prefetch_related("choices"):
         choices = list(q.choices.all())
-        right += [c.pk for c in choices if c.correct]
-        wrong.append(next(c.pk for c in choices if not c.correct))
+        right += [(q.prompt, c.text) for c in choices if c.correct]
+        wrong.append((q.prompt, next(c.text for c in choices if not c.correct)))
     return {"version": version, "lessons": version.lessons.count(), "right": right, "wrong": wrong}
 
 
@@ -73,9 +73,10 @@ def press(page, locator) -> None:
     page.keyboard.press("Enter")
 
 
-def answer(page, choice_ids: list[int]) -> None:
-    for pk in choice_ids:
-        page.locator(f"#c{pk}").focus()
+def answer(page, picks: list[tuple[str, str]]) -> None:
+    for prompt, text in picks:
+        question = page.locator("fieldset").filter(has=page.get_by_text(prompt, exact=True))
+        question.get_by_label(text, exact=True).focus()
         page.keyboard.press("Space")
 
 

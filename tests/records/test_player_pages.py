@@ -15,7 +15,7 @@ from courses.models import Course
 from records.models import AttestationSignature, Completion, LessonView, QuizAttempt
 from roles.models import Assignment
 
-from .helpers import answers, assignment_of, attempt, see_lessons, version_of
+from .helpers import assignment_of, attempt, check_form, see_lessons, shown_choices, version_of
 from .test_player_services import publish_new_version
 
 pytestmark = pytest.mark.usefixtures("catalog")
@@ -82,14 +82,6 @@ def test_jumping_ahead_lands_on_the_next_lesson_and_saves_nothing(login, employe
     assert not LessonView.objects.exists() and not QuizAttempt.objects.exists()
 
 
-def check_form(a: Assignment, chosen: dict[int, list[int]]) -> dict[str, object]:
-    v = version_of(a)
-    data: dict[str, object] = {"version": v.pk, "order": ",".join(str(q) for q in answers(v, right=True))}
-    for q, choices in chosen.items():
-        data[f"q{q}"] = choices
-    return data
-
-
 def test_the_knowledge_check_shows_the_score_and_why_wrong_answers_are_wrong(login, employee):
     a = assignment_of(employee)
     see_lessons(a)
@@ -97,37 +89,40 @@ def test_the_knowledge_check_shows_the_score_and_why_wrong_answers_are_wrong(log
     c = login(employee)
     page = c.get(reverse("records:check", args=[a.pk])).content.decode()
     assert all(escape(q.prompt) in page for q in v.questions.all())
-    response = c.post(reverse("records:check", args=[a.pk]), check_form(a, answers(v, right=False)), follow=True)
+    response = c.post(reverse("records:check", args=[a.pk]), check_form(page, v, right=False), follow=True)
     html = response.content.decode()
     assert "Your score: 0%" in html and "You did not pass" in html
     question = v.questions.first()
     assert escape(question.explanation) in html
     assert "Try the knowledge check again" in html
-    response = c.post(reverse("records:check", args=[a.pk]), check_form(a, answers(v, right=True)), follow=True)
+    page = c.get(reverse("records:check", args=[a.pk])).content.decode()
+    response = c.post(reverse("records:check", args=[a.pk]), check_form(page, v, right=True), follow=True)
     assert (
         "Your score: 100%" in response.content.decode() and "Continue to the attestation" in response.content.decode()
     )
     assert list(QuizAttempt.objects.values_list("number", "passed")) == [(1, False), (2, True)]
 
 
-@pytest.mark.parametrize("bad", ["unknown question", "foreign choice", "not a number", "unanswered"])
+@pytest.mark.parametrize("bad", ["unknown question", "no such place", "not a number", "unanswered", "forged layout"])
 def test_bad_answers_get_a_clear_message_and_save_nothing(login, employee, bad):
     a = assignment_of(employee)
     see_lessons(a)
     v = version_of(a)
-    right = answers(v, right=True)
-    data = check_form(a, right)
+    c = login(employee)
+    page = c.get(reverse("records:check", args=[a.pk])).content.decode()
+    data = check_form(page, v, right=True)
+    first = f"q{v.questions.first().pk}"
     if bad == "unknown question":
         data["q999999"] = [1]
-    elif bad == "foreign choice":
-        data[f"q{next(iter(right))}"] = [
-            version_of(assignment_of(employee, "privacy-essentials")).questions.first().choices.first().pk
-        ]
+    elif bad == "no such place":
+        data[first] = [len(shown_choices(page)[v.questions.first().pk]) + 1]
     elif bad == "not a number":
-        data[f"q{next(iter(right))}"] = ["abc"]
+        data[first] = ["abc"]
+    elif bad == "unanswered":
+        del data[first]
     else:
-        del data[f"q{next(iter(right))}"]
-    response = login(employee).post(reverse("records:check", args=[a.pk]), data)
+        data["layout"] = str(data["layout"])[:-2] + "xx"
+    response = c.post(reverse("records:check", args=[a.pk]), data)
     assert response.status_code == 400
     assert "Nothing was saved" in response.content.decode()
     assert not QuizAttempt.objects.exists()

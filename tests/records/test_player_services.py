@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from courses.models import CourseVersion
+from hipaa_training.db import AppendOnlyError
 from hipaa_training.models import AuditEvent
 from records import services
 from records.models import AttestationSignature, Completion, LessonView, QuizAttempt
@@ -44,6 +45,10 @@ def publish_new_version(assignment: Assignment) -> CourseVersion:
         for c in q.choices.all():
             nq.choices.create(position=c.position, text=c.text, correct=c.correct, why=c.why)
     return new
+
+
+def file_order(version: CourseVersion) -> dict[int, list[int]]:
+    return {q.pk: [c.pk for c in q.choices.order_by("position")] for q in version.questions.all()}
 
 
 def test_lessons_are_taken_in_order(employee):
@@ -98,7 +103,7 @@ def test_the_pass_mark_comes_from_the_version(employee):
     ids = list(right)
     mixed = {q: (right[q] if i < 7 else wrong[q]) for i, q in enumerate(ids)}  # 7 of 10 = 70% < 80%
     result = services.quiz_attempt_submit(
-        assignment=a, version_id=v.pk, question_order=ids, answers=mixed, actor=employee
+        assignment=a, version_id=v.pk, question_order=ids, choice_order=file_order(v), answers=mixed, actor=employee
     )
     assert v.pass_mark == 80 and result.score == 70 and not result.passed
 
@@ -120,7 +125,12 @@ def test_bad_answers_are_refused_and_nothing_is_saved(employee, tamper, message)
     bad = tamper(answers(v, right=True), other_choice)
     with pytest.raises(ValidationError, match=message):
         services.quiz_attempt_submit(
-            assignment=a, version_id=v.pk, question_order=list(answers(v, right=True)), answers=bad, actor=employee
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(answers(v, right=True)),
+            choice_order=file_order(v),
+            answers=bad,
+            actor=employee,
         )
     assert not QuizAttempt.objects.exists()
 
@@ -132,7 +142,12 @@ def test_an_order_that_is_not_the_versions_questions_is_refused(employee):
     ans = answers(v, right=True)
     with pytest.raises(ValidationError, match="not this module's knowledge check"):
         services.quiz_attempt_submit(
-            assignment=a, version_id=v.pk, question_order=list(ans)[:-1], answers=ans, actor=employee
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(ans)[:-1],
+            choice_order=file_order(v),
+            answers=ans,
+            actor=employee,
         )
     assert not QuizAttempt.objects.exists()
 
@@ -280,3 +295,41 @@ def test_two_concurrent_completions_make_exactly_one(employee):
     assert sorted(created for _, created in results) == [False, True]
     assert Completion.objects.filter(assignment=a).count() == 1
     assert AttestationSignature.objects.filter(assignment=a).count() == 1
+
+
+@pytest.mark.parametrize("tamper", ["a question left out", "a choice of another question"])
+def test_a_choice_order_that_is_not_the_versions_choices_is_refused(employee, tamper):
+    a = assignment_of(employee)
+    see_lessons(a)
+    v = version_of(a)
+    order = file_order(v)
+    first = next(iter(order))
+    if tamper == "a question left out":
+        del order[first]
+    else:
+        other = version_of(assignment_of(employee, "privacy-essentials")).questions.first().choices.first().pk
+        order[first] = [*order[first][:-1], other]
+    with pytest.raises(ValidationError, match="choices submitted are not this module's"):
+        services.quiz_attempt_submit(
+            assignment=a,
+            version_id=v.pk,
+            question_order=list(file_order(v)),
+            choice_order=order,
+            answers=answers(v, right=True),
+            actor=employee,
+        )
+    assert not QuizAttempt.objects.exists()
+
+
+def test_the_choice_order_is_written_with_the_attempt_and_never_changed(employee):
+    a = assignment_of(employee)
+    see_lessons(a)
+    first = attempt(a, right=False)
+    v = version_of(a)
+    assert {int(q): sorted(c) for q, c in first.choice_order.items()} == {
+        q: sorted(c) for q, c in file_order(v).items()
+    }
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        QuizAttempt.objects.filter(pk=first.pk).update(choice_order={})
+    with pytest.raises(AppendOnlyError):
+        first.save()

@@ -20,7 +20,9 @@ class Command(BaseCommand):
         except CatalogError as exc:
             raise CommandError(f"The catalogue was not loaded:\n{exc}") from None
         for result in results:
+            for warning in result.warnings:
+                self.stderr.write(f"warning: {warning}")
             if options["verbosity"] < 1:
-                break
+                continue
             state = "published" if result.published else "unchanged"
             self.stdout.write(f"{result.slug}: version {result.number} {state}")

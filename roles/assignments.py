@@ -265,7 +265,7 @@ class AssignmentPlan:
 
     def digest(self) -> str:
         """SHA-256 of the plan: applying refuses if it no longer matches what was previewed."""
-        body = [(s.verb, s.course_id, s.assignment_id, s.due_on.isoformat() if s.due_on else None) for s in self.steps]
+        body = [(s.verb, s.course_id, s.assignment_id, s.detail) for s in self.steps]
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 

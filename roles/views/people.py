@@ -132,9 +132,12 @@ class WorkforceFields(forms.Form):
     workforce_role = forms.ModelChoiceField(
         label="Workforce role",
         queryset=WorkforceRole.objects.order_by("name"),
+        empty_label="Choose a role",
         help_text="It decides the modules they must take.",
     )
-    department = forms.ModelChoiceField(queryset=Department.objects.order_by("name"), required=False)
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.order_by("name"), required=False, empty_label="No department"
+    )
     manager = ManagerField(label="Manager's e-mail", required=False, help_text="Blank: no manager.")
     hire_date = forms.DateField(
         label="Hire date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -563,3 +563,10 @@ def test_an_unknown_person_is_404(login, compliance_officer):
     client = login(compliance_officer)
     assert client.get(reverse("roles:person_manage", args=[999999])).status_code == 404
     assert client.post(reverse("roles:person_leave", args=[999999]), {"version": "x"}).status_code == 404
+
+
+def test_the_transcript_links_officers_to_the_persons_actions(login, compliance_officer, manager, employee):
+    manage = f'href="{reverse("roles:person_manage", args=[employee.pk])}"'
+    transcript = reverse("records:transcript", args=[employee.pk])
+    assert manage in login(compliance_officer).get(transcript).content.decode()
+    assert manage not in login(manager).get(transcript).content.decode()

@@ -97,9 +97,7 @@ def check_manager(person: User, manager: User | None) -> None:
 
 def _locked(person: User, expected_version: str | None) -> None:
     """Lock the person's row; refuse if it changed since `expected_version` was read."""
-    current = (
-        User.objects.select_for_update().select_related("workforce_role", "department", "manager").get(pk=person.pk)
-    )
+    current = User.objects.select_for_update().get(pk=person.pk)
     if expected_version is not None and person_version(current) != expected_version:
         raise PersonChanged(current)
 

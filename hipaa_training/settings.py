@@ -348,6 +348,7 @@ NAV_ITEMS = [
     ("Reminders", "roles:reminder_policy", ("compliance officer",)),
     ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
     ("Dashboard", "records:dashboard", ("compliance officer",)),
+    ("People", "roles:people", ("compliance officer", "administrator", "auditor")),
     ("Import", "roles:import", ("compliance officer",)),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer")),

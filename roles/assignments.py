@@ -17,7 +17,10 @@ per batch, whatever the batch's size.
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -232,6 +235,38 @@ def _sync_batch(
     return result
 
 
+@dataclass
+class _Rules:
+    """Each role's and each department's requirements on published courses, and when each course last had a
+    material new version (three queries)."""
+
+    by_role: dict[int, list[Requirement]]
+    by_department: dict[int, list[DepartmentRequirement]]
+    material_since: dict[int, dt.datetime]
+
+
+def _rules(role_id: int | None = None, department_id: int | None = None) -> _Rules:
+    """The rules, all of them or only those of one role and one department (for a dry run)."""
+    published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
+    rules = _Rules(defaultdict(list), defaultdict(list), {})
+    requirements = Requirement.objects.filter(course_id__in=published).select_related("course")
+    department_requirements = DepartmentRequirement.objects.filter(course_id__in=published).select_related("course")
+    if role_id is not None:
+        requirements = requirements.filter(role_id=role_id)
+        department_requirements = department_requirements.filter(department_id=department_id or 0)
+    for req in requirements:
+        rules.by_role[req.role_id].append(req)
+    for dept_req in department_requirements:
+        rules.by_department[dept_req.department_id].append(dept_req)
+    rules.material_since = dict(
+        CourseVersion.objects.filter(material=True, number__gt=1)
+        .values("course_id")
+        .annotate(last=Max("published_at"))
+        .values_list("course_id", "last")
+    )
+    return rules
+
+
 def sync_assignments(
     *,
     people: QuerySet[User] | Iterable[User] | None = None,
@@ -242,20 +277,7 @@ def sync_assignments(
 ) -> SyncResult:
     """Bring assignments in step with roles, requirements, versions and the recurring cycle."""
     today = today or timezone.localdate()
-    requirements_by_role: dict[int, list[Requirement]] = defaultdict(list)
-    published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
-    for req in Requirement.objects.all():
-        if req.course_id in published:
-            requirements_by_role[req.role_id].append(req)
-    requirements_by_department: dict[int, list[DepartmentRequirement]] = defaultdict(list)
-    for dept_req in DepartmentRequirement.objects.filter(course_id__in=published):
-        requirements_by_department[dept_req.department_id].append(dept_req)
-    material_since = dict(
-        CourseVersion.objects.filter(material=True, number__gt=1)
-        .values("course_id")
-        .annotate(last=Max("published_at"))
-        .values_list("course_id", "last")
-    )
+    rules = _rules()
 
     if people is None:
         people = User.objects.all()
@@ -268,11 +290,107 @@ def sync_assignments(
         batch.append(person)
         if len(batch) >= batch_size:
             result += _sync_batch(
-                batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+                batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor
             )
             batch = []
     if batch:
         result += _sync_batch(
-            batch, requirements_by_role, requirements_by_department, material_since, today, reason_hint, actor
+            batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor
         )
     return result
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One line of what a change would do to a person's assignments."""
+
+    verb: str  # "adds", "cancels", "keeps", "leaves on record"
+    title: str
+    detail: str
+    course_id: int
+    assignment_id: int | None = None
+    due_on: dt.date | None = None
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.title}, {self.detail}" if self.verb != "adds" else f"adds {self.title} {self.detail}"
+
+
+@dataclass
+class AssignmentPlan:
+    """What `sync_assignments` would do to one person after a change, computed by the same rules; writes nothing."""
+
+    adds: list[PlannedStep] = field(default_factory=list)
+    cancels: list[PlannedStep] = field(default_factory=list)
+    keeps: list[PlannedStep] = field(default_factory=list)
+    on_record: list[PlannedStep] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[PlannedStep]:
+        return [*self.adds, *self.cancels, *self.keeps, *self.on_record]
+
+    def sentence(self) -> str:
+        return "; ".join(str(step) for step in self.steps) or "changes no assignment"
+
+    def digest(self) -> str:
+        """SHA-256 of the plan: applying refuses if it no longer matches what was previewed."""
+        body = [(s.verb, s.course_id, s.assignment_id, s.detail) for s in self.steps]
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def assignment_plan(
+    *,
+    person: User,
+    workforce_role_id: int | None,
+    hire_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> AssignmentPlan:
+    """What giving `person` the role `workforce_role_id` would do to their assignments (a dry run of the engine)."""
+    today = today or timezone.localdate()
+    future = copy.copy(person)
+    future.workforce_role_id = workforce_role_id
+    if hire_date is not None:
+        future.hire_date = hire_date
+    rules = _rules(workforce_role_id or 0, future.department_id or 0)
+    requirements = _requirements_of(future, rules.by_role, rules.by_department)
+    titles = {r.course_id: r.course.title for r in rules.by_role.get(workforce_role_id or 0, [])}
+    titles.update({r.course_id: r.course.title for r in rules.by_department.get(future.department_id or 0, [])})
+    material_since = rules.material_since
+    history = list(Assignment.objects.filter(user=person).select_related("course").order_by("course__title", "-cycle"))
+    titles.update({a.course_id: a.course.title for a in history})
+    rows = [_Row(a.pk, a.course_id, a.cycle, a.completed_at, a.cancelled_at) for a in history]
+    plan = AssignmentPlan()
+    if not future.is_active or future.terminated_on is not None or workforce_role_id is None:
+        create: list[Assignment] = []
+        cancel = [r.id for r in rows if r.completed_at is None and r.cancelled_at is None]
+    else:
+        create, cancel = _plan_for_person(future, rows, requirements, material_since, today, Assignment.ROLE_CHANGE)
+    for new in create:
+        plan.adds.append(
+            PlannedStep("adds", titles[new.course_id], f"due {new.due_on.isoformat()}", new.course_id, None, new.due_on)
+        )
+    added = {new.course_id for new in create}
+    required = {r.course_id for r in requirements}
+    latest: dict[int, Assignment] = {}
+    for a in history:
+        latest.setdefault(a.course_id, a)  # ordered by -cycle: the first seen is the latest cycle
+    for a in history:
+        if a.pk in cancel:
+            plan.cancels.append(
+                PlannedStep("cancels", a.course.title, f"not completed (due {a.due_on.isoformat()})", a.course_id, a.pk)
+            )
+    for course_id, a in latest.items():
+        if course_id in added or a.pk in cancel:
+            continue
+        if a.completed_at is not None:
+            done = f"completed {timezone.localdate(a.completed_at).isoformat()}"
+            if course_id in required:
+                plan.keeps.append(PlannedStep("keeps", a.course.title, done, course_id, a.pk))
+            else:
+                plan.on_record.append(
+                    PlannedStep("keeps on record", a.course.title, f"{done}, no longer required", course_id, a.pk)
+                )
+        elif a.cancelled_at is None and course_id in required:
+            plan.keeps.append(
+                PlannedStep("keeps", a.course.title, f"open, due {a.due_on.isoformat()}", course_id, a.pk)
+            )
+    return plan

@@ -239,8 +239,11 @@ def _read_person(
     if value["hire_date"]:
         try:
             hire_date = _parse_date(value["hire_date"])
+            services.check_hire_date(hire_date)
         except ValueError:
             errors.append(f"hire_date {value['hire_date']!r} is not a date (use YYYY-MM-DD).")
+        except ValidationError as exc:
+            errors += [f"hire_date {value['hire_date']}: {m}" for m in exc.messages]
     if value["manager_email"].lower() == email and email:
         errors.append("a person cannot be their own manager.")
     if errors:
@@ -439,7 +442,10 @@ def workforce_import_apply(*, upload_id: int, plan_sha256: str, actor: User) -> 
             )
         if plan.digest() != plan_sha256 or plan_sha256 != upload.plan_sha256:
             raise ImportRejected("The workforce changed since the preview. Review the new preview before applying.")
-        _apply(plan, actor)
+        try:
+            _apply(plan, actor)
+        except ValidationError as exc:  # a rule of the services (a manager loop, say): nothing is applied
+            raise ImportRejected("; ".join(exc.messages)) from exc
         upload.applied_at = timezone.now()
         upload.result = plan.counts()
         upload.save(update_fields=["applied_at", "result"])
@@ -504,7 +510,7 @@ def _apply(plan: ImportPlan, actor: User) -> None:
             "manager": manager_for(row.manager_email),
             "hire_date": row.hire_date,
         }
-        diff = {k: v for k, v in wanted.items() if getattr(person, k) != v}
+        diff: dict[str, Any] = {k: v for k, v in wanted.items() if getattr(person, k) != v}
         if diff:
             services.person_update(person=person, actor=actor, **diff)
     for change in plan.deactivate:

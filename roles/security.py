@@ -128,14 +128,19 @@ class MFARequiredMiddleware:
         return request.method == "POST" or name in ALWAYS_ASK_URL_NAMES
 
 
-def sessions_end(*, user: Any, why: str, actor: User | None = None) -> int:
-    """End every session of `user` on every device (164.312(a)(2)(iii)); returns how many ended."""
+def sessions_end(*, user: Any, why: str, actor: User | None = None, record_none: bool = False) -> int:
+    """End every session of `user` on every device (164.312(a)(2)(iii)); returns how many ended.
+
+    `record_none`: audit the request even when no session was open (an officer asked for it)."""
     sessions = list(UserSession.objects.filter(user_id=user.pk))
     for session in sessions:
         session.end()
-    if sessions:
+    if sessions or record_none:
         audit.record(
-            "auth.sessions_ended", actor=actor or user, subject=user, data={"why": why, "count": len(sessions)}
+            "auth.sessions_ended",
+            actor=actor or user,
+            subject=user,
+            data={"person": user.email, "why": why, "count": len(sessions)},
         )
     return len(sessions)
 

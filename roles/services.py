@@ -4,11 +4,13 @@ assignments in step, in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -25,6 +27,79 @@ TRACKED_FIELDS = {
     "department": "person.department_changed",
     "manager": "person.manager_changed",
 }
+
+
+EARLIEST_HIRE_DATE = dt.date(1950, 1, 1)
+HIRE_DATE_MAX_AHEAD = dt.timedelta(days=365)
+
+
+class PersonChanged(ValidationError):
+    """Someone else changed the person after the form was shown: nothing was saved."""
+
+    def __init__(self, current: User) -> None:
+        super().__init__(
+            f"Someone else changed {current.full_name} after this page was opened, so nothing was saved. "
+            "The page now shows their current details; make your change again if it is still needed."
+        )
+        self.current = current
+
+
+def person_version(person: User) -> str:
+    """A short fingerprint of what the officer's pages show and change: a form carries it to detect a stale edit."""
+    fields = (
+        person.email,
+        person.full_name,
+        person.workforce_role_id,
+        person.department_id,
+        person.manager_id,
+        person.hire_date,
+        person.is_active,
+        person.terminated_on,
+    )
+    return hashlib.sha256(repr(fields).encode()).hexdigest()[:20]
+
+
+def check_hire_date(day: dt.date | None, today: dt.date | None = None) -> None:
+    """A plausible hire date: not before 1950, not more than a year ahead."""
+    if day is None:
+        return
+    today = today or timezone.localdate()
+    if day < EARLIEST_HIRE_DATE:
+        raise ValidationError({"hire_date": f"A hire date before {EARLIEST_HIRE_DATE:%Y} is not plausible."})
+    if day > today + HIRE_DATE_MAX_AHEAD:
+        raise ValidationError(
+            {"hire_date": f"A hire date more than a year ahead (after {today + HIRE_DATE_MAX_AHEAD}) is not plausible."}
+        )
+
+
+def check_manager(person: User, manager: User | None) -> None:
+    """A manager may not be the person, nor anyone who reports to them (directly or through others)."""
+    if manager is None:
+        return
+    if manager.pk == person.pk:
+        raise ValidationError({"manager": "A person cannot be their own manager."})
+    chain = [manager.full_name]
+    seen = {manager.pk}
+    above = manager.manager_id
+    while above is not None and above not in seen:
+        if above == person.pk:
+            path = " reports to ".join([*chain, person.full_name])
+            raise ValidationError(
+                {"manager": f"{manager.full_name} cannot manage {person.full_name}: {path}, which would make a loop."}
+            )
+        seen.add(above)
+        row = User.objects.filter(pk=above).values_list("full_name", "manager_id").first()
+        if row is None:
+            break
+        chain.append(row[0])
+        above = row[1]
+
+
+def _locked(person: User, expected_version: str | None) -> None:
+    """Lock the person's row; refuse if it changed since `expected_version` was read."""
+    current = User.objects.select_for_update().get(pk=person.pk)
+    if expected_version is not None and person_version(current) != expected_version:
+        raise PersonChanged(current)
 
 
 def _label(value: Any) -> str | None:
@@ -49,6 +124,7 @@ def person_create(
     invite: bool = True,
 ) -> User:
     """Add a workforce member, assign what their role requires, and invite them (45 CFR 164.530(b)(2)(i)(B))."""
+    check_hire_date(hire_date)
     with transaction.atomic():
         person = User.objects.create_user(
             email=email,
@@ -86,6 +162,8 @@ def invitation_url(person: User) -> str:
 
 def person_invite(*, person: User, actor: User | None = None) -> None:
     """E-mail the person a link to set their password (sent after commit)."""
+    if not person.is_active or person.terminated_on is not None:
+        raise ValidationError(f"{person.full_name} has left; reactivate them before inviting them again.")
     context = {"person": person, "url": invitation_url(person), "organization": settings.ORGANIZATION_NAME}
     message = EmailMultiAlternatives(
         subject=f"Your HIPAA training account at {settings.ORGANIZATION_NAME}",
@@ -98,39 +176,71 @@ def person_invite(*, person: User, actor: User | None = None) -> None:
         transaction.on_commit(lambda: message.send(fail_silently=False))
 
 
-def person_update(*, person: User, actor: User | None = None, **changes: Any) -> SyncResult | None:
-    """Change a person's details; role, department and manager changes are audited, a role or department
-    change re-syncs (a department may require modules of its own)."""
+def person_update(
+    *, person: User, actor: User | None = None, expected_version: str | None = None, **changes: Any
+) -> SyncResult | None:
+    """Change a person's details; role, department and manager changes are audited, a role or department change
+    re-syncs (a department may require modules of its own).
+
+    `expected_version` (from `person_version`, carried by a form) refuses the change with `PersonChanged`
+    if someone else changed the person meanwhile."""
     unknown = set(changes) - {f.name for f in User._meta.get_fields()}
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
     with transaction.atomic():
+        _locked(person, expected_version)
         before = {name: getattr(person, name) for name in changes}
+        changed = {name for name in changes if before[name] != changes[name]}
+        if "workforce_role" in changed and (not person.is_active or person.terminated_on is not None):
+            raise ValidationError(
+                {"workforce_role": f"{person.full_name} has left: reactivate them before changing their role."}
+            )
+        if "manager" in changed:
+            check_manager(person, changes["manager"])
+        if "hire_date" in changed:
+            check_hire_date(changes["hire_date"])
         for name, value in changes.items():
             setattr(person, name, value)
         person.full_clean(exclude=["password"])
         person.save()
         for name, action in TRACKED_FIELDS.items():
-            if name in changes and before[name] != changes[name]:
+            if name in changed:
                 audit.record(
                     action,
                     actor=actor,
                     subject=person,
-                    data={"from": _label(before[name]), "to": _label(changes[name])},
+                    data={"person": person.email, "from": _label(before[name]), "to": _label(changes[name])},
                 )
-        other = {k: v for k, v in changes.items() if k not in TRACKED_FIELDS and before[k] != v}
+        other = {k: v for k, v in changes.items() if k not in TRACKED_FIELDS and k in changed}
         if other:
-            audit.record("person.changed", actor=actor, subject=person, data={k: _label(v) for k, v in other.items()})
-        if any(name in changes and before[name] != changes[name] for name in ("workforce_role", "department")):
+            audit.record(
+                "person.changed",
+                actor=actor,
+                subject=person,
+                data={"person": person.email, **{k: _label(v) for k, v in other.items()}},
+            )
+        if "workforce_role" in changed or "department" in changed:
             return sync_assignments(people=[person], reason_hint=Assignment.ROLE_CHANGE, actor=actor)
     return None
 
 
-def person_deactivate(*, person: User, actor: User | None = None, on: dt.date | None = None) -> SyncResult:
+def person_deactivate(
+    *, person: User, actor: User | None = None, on: dt.date | None = None, expected_version: str | None = None
+) -> SyncResult:
     """A person leaves: no new assignments, open ones cancelled, every record kept (45 CFR 164.316(b)(2))."""
+    day = on or timezone.localdate()
     with transaction.atomic():
+        _locked(person, expected_version)
+        if not person.is_active or person.terminated_on is not None:
+            raise ValidationError(f"{person.full_name} is already marked as left.")
+        if actor is not None and actor.pk == person.pk:
+            raise ValidationError("You cannot mark yourself as left; ask another compliance officer.")
+        if day > timezone.localdate():
+            raise ValidationError({"on": "The leaving date cannot be in the future: mark them as left on the day."})
+        if on is not None and person.hire_date is not None and on < person.hire_date:
+            raise ValidationError({"on": f"The leaving date is before their hire date ({person.hire_date})."})
         person.is_active = False
-        person.terminated_on = on or timezone.localdate()
+        person.terminated_on = day
         person.save(update_fields=["is_active", "terminated_on"])
         audit.record(
             "account.deactivated",
@@ -141,8 +251,12 @@ def person_deactivate(*, person: User, actor: User | None = None, on: dt.date | 
         return sync_assignments(people=[person], actor=actor)
 
 
-def person_reactivate(*, person: User, actor: User | None = None) -> SyncResult:
+def person_reactivate(*, person: User, actor: User | None = None, expected_version: str | None = None) -> SyncResult:
+    """A person returns: active again, and assigned what their role requires now."""
     with transaction.atomic():
+        _locked(person, expected_version)
+        if person.is_active and person.terminated_on is None:
+            raise ValidationError(f"{person.full_name} has not left; there is nothing to reactivate.")
         person.is_active = True
         person.terminated_on = None
         person.save(update_fields=["is_active", "terminated_on"])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import bulletins, imports, reminders
+from .views import bulletins, imports, people, reminders
 
 app_name = "roles"
 
@@ -19,5 +19,14 @@ urlpatterns = [
     path("bulletins/<int:bulletin_id>/", bulletins.bulletin, name="bulletin"),
     path("bulletins/<int:bulletin_id>/acknowledge/", bulletins.bulletin_ack, name="bulletin_ack"),
     path("dashboard/import/", imports.import_upload, name="import"),
+    # people; /dashboard/people/<id>/ itself is the person's transcript (records:transcript)
+    path("dashboard/people/", people.people_list, name="people"),
+    path("dashboard/people/new/", people.person_new, name="person_new"),
+    path("dashboard/people/<int:person_id>/added/", people.person_added, name="person_added"),
+    path("dashboard/people/<int:person_id>/manage/", people.person_manage, name="person_manage"),
+    path("dashboard/people/<int:person_id>/leave/", people.person_leave, name="person_leave"),
+    path("dashboard/people/<int:person_id>/reactivate/", people.person_reactivate, name="person_reactivate"),
+    path("dashboard/people/<int:person_id>/invite/", people.person_invite, name="person_invite"),
+    path("dashboard/people/<int:person_id>/sessions/end/", people.person_sessions_end, name="person_sessions_end"),
     path("dashboard/import/apply/", imports.import_apply, name="import_apply"),
 ]

@@ -66,7 +66,11 @@ def test_a_role_change_in_the_admin_is_audited_and_reassigns(login, staff_office
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.get(action="person.role_changed", subject_id=str(employee.pk))
-    assert event.data == {"from": "Billing and revenue cycle", "to": "IT and technical"}
+    assert event.data == {
+        "person": "billie@example.test",
+        "from": "Billing and revenue cycle",
+        "to": "IT and technical",
+    }
     assert employee.assignments.open().filter(course__slug="privileged-access-security").exists()
 
 

@@ -188,3 +188,24 @@ def _publish_new_version(course: Course, *, material: bool) -> CourseVersion:
         with TestCase.captureOnCommitCallbacks(execute=True):
             publish_course(parse_course(folder))
     return CourseVersion.objects.current_for(course)
+
+
+def test_the_plan_of_a_role_change_is_what_the_engine_then_does():
+    from roles.assignments import assignment_plan
+
+    person = make_person("mover@example.test", "Max Mover", "billing", hire_date=timezone.localdate())
+    done = person.assignments.get(course__slug="security-awareness")
+    complete(done)
+    plan = assignment_plan(person=person, workforce_role_id=role("it").pk)
+    due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    assert plan.sentence().startswith(f"adds Advanced security for privileged access due {due}; cancels Privacy in")
+    assert [s.title for s in plan.keeps] == ["Privacy essentials", "Security awareness"]
+    assert Assignment.objects.filter(user=person).count() == 3  # a plan writes nothing
+    billing = person.assignments.get(course__slug="billing-privacy")
+
+    result = person_update(person=person, workforce_role=role("it"))
+    assert [(a.course_id, a.due_on.isoformat()) for a in result.created] == [
+        (s.course_id, s.detail.removeprefix("due ")) for s in plan.adds
+    ]
+    assert result.cancelled == len(plan.cancels) == 1 and plan.cancels[0].assignment_id == billing.pk
+    assert open_courses(person) == IT - {"security-awareness"}  # done stays done

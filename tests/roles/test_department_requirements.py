@@ -123,3 +123,13 @@ def test_moving_into_the_department_assigns_its_module(texas):
 def test_setting_a_department_requirement_is_audited(texas):
     event = AuditEvent.objects.filter(action="requirement.added").latest("pk")
     assert event.data["department"] == "Billing Operations - Texas" and event.data["recurrence_months"] == 24
+
+
+def test_the_role_change_preview_counts_the_department_module(texas):
+    """The dry run uses the same rules as the engine: the department's module is kept, not cancelled."""
+    from roles.assignments import assignment_plan
+
+    person = hire("preview@example.test", texas, role_slug="isolated")
+    plan = assignment_plan(person=person, workforce_role_id=role("isolated").pk)
+    assert "Privacy essentials" in {step.title for step in plan.keeps}
+    assert not plan.cancels

@@ -227,6 +227,11 @@ GOOD = "ok@example.test,Olive Ok,billing,Billing Operations,,2025-02-03,active\n
         pytest.param(
             HEADER + "x@example.test,X Y,billing,,,,on leave\n", "Line 2: unknown status 'on leave'", id="bad-status"
         ),
+        pytest.param(
+            HEADER + "x@example.test,X Y,billing,,,1900-01-01,active\n",
+            "Line 2: hire_date 1900-01-01: A hire date before 1950 is not plausible.",
+            id="implausible-hire-date",
+        ),
     ],
 )
 def test_a_bad_file_gets_a_clear_error_and_nothing_is_applied(login, compliance_officer, content, message):

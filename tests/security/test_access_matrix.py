@@ -78,6 +78,16 @@ MATRIX: dict[str, dict | str] = {
     "roles:bulletin_report": row(302, 403, 403, 200, 403, 403),
     "roles:bulletin": row(302, 200, 200, 200, 404, 200),  # its audience: the workforce (the auditor is not)
     "roles:bulletin_ack": same(405),  # POST only (tests/roles/test_bulletins.py)
+    # people (roles/views/people.py): officers and administrators write; auditors read the list; a manager reads
+    # the list of their own reports (tests/roles/test_people.py has each page's cases)
+    "roles:people": row(302, 403, 200, 200, 200, 200),
+    "roles:person_new": row(302, 403, 403, 200, 403, 200),
+    "roles:person_added": row(302, 403, 403, 200, 403, 200),
+    "roles:person_manage": row(302, 403, 403, 200, 403, 200),
+    "roles:person_leave": same(405),  # POST only
+    "roles:person_reactivate": same(405),  # POST only
+    "roles:person_invite": same(405),  # POST only
+    "roles:person_sessions_end": same(405),  # POST only
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),

@@ -236,6 +236,7 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
+        "provider_class": "roles.oidc.provider.OIDCProvider",  # nonce, signature always checked (roles/oidc)
         "OAUTH_PKCE_ENABLED": True,
         "APPS": (
             [
@@ -268,6 +269,8 @@ CSRF_COOKIE_HTTPONLY = True
 
 # Headers (hipaa_training.security): one strict CSP everywhere. The Django 5.2 admin needs no exception: its
 # scripts are files (data in data-* attributes and JSON blocks), and it sets styles only through the CSSOM.
+# form-action also allows the configured identity providers' authorisation origins (named by this function).
+CSP_FORM_ACTION_ORIGINS_FOR = "roles.oidc.config.authorization_origins"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

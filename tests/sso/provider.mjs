@@ -1,0 +1,43 @@
+// A real OpenID Connect provider (panva's oidc-provider) for the SSO tests, on the loopback only.
+// Started by tests/sso/conftest.py; configured from the environment:
+//   PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (JSON list), POST_LOGOUT_REDIRECT_URI, ACCOUNTS (JSON: login -> claims).
+// Its own sign-in page (devInteractions) accepts a login that ACCOUNTS knows, with any password.
+import Provider from 'oidc-provider';
+
+const port = Number(process.env.PORT);
+const issuer = `http://127.0.0.1:${port}`;
+const accounts = JSON.parse(process.env.ACCOUNTS || '{}');
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: process.env.CLIENT_ID,
+      client_secret: process.env.CLIENT_SECRET,
+      redirect_uris: JSON.parse(process.env.REDIRECT_URIS),
+      post_logout_redirect_uris: [process.env.POST_LOGOUT_REDIRECT_URI],
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    },
+  ],
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'given_name', 'family_name'],
+    groups: ['groups'],
+  },
+  scopes: ['openid', 'email', 'profile', 'groups'],
+  async findAccount(ctx, id) {
+    const claims = accounts[id];
+    if (!claims) return undefined;
+    return { accountId: id, async claims() { return { sub: id, ...claims }; } };
+  },
+  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+  pkce: { required: () => true },
+  ttl: { Session: 600, Interaction: 600, Grant: 600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
+});
+provider.proxy = false;
+
+provider.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`listening ${issuer}\n`);
+});

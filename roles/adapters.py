@@ -21,6 +21,7 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
+from .oidc import sso
 
 LOCKED_MESSAGE = (
     "Too many failed sign-in attempts for this account or from this address. Sign-in is locked for "
@@ -96,47 +97,83 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().pre_login(request, user, **kwargs)
 
 
+def _app_settings(sociallogin: SocialLogin) -> dict[str, Any]:
+    try:
+        return dict(sociallogin.account.get_provider().app.settings or {})
+    except Exception:  # a provider no longer configured: none of its switches apply
+        return {}
+
+
 def verified_emails(sociallogin: SocialLogin) -> list[str]:
-    """The addresses the identity provider vouches for; an unverified one never matches an account."""
-    return [address.email.strip().lower() for address in sociallogin.email_addresses if address.verified]
+    """The addresses the identity provider vouches for; an unverified one never matches an account.
+
+    A provider that sends no email_verified at all (Microsoft Entra ID, for one) vouches for its addresses only
+    when its "emails_verified_by_organisation" setting says so (off by default); an explicit false never counts.
+    """
+    claims = sso.claims_of(sociallogin)
+    by_organisation = bool(_app_settings(sociallogin).get("emails_verified_by_organisation"))
+    return [
+        address.email.strip().lower()
+        for address in sociallogin.email_addresses
+        if address.verified or (by_organisation and "email_verified" not in claims)
+    ]
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Single sign-on: a person signs in as the account with the same VERIFIED e-mail, and only then."""
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        provider = sociallogin.account.provider
         if sociallogin.is_existing:
+            if not sociallogin.user.is_active:
+                self._refuse(request, provider, "deactivated", person=sociallogin.user.email)
             return
         emails = verified_emails(sociallogin)
         person = User.objects.filter(email__in=emails).first() if emails else None
         if person is not None:
+            if not person.is_active:
+                self._refuse(request, provider, "deactivated", person=person.email)
             with transaction.atomic():
                 audit.record(
                     "auth.sso_connected",
                     actor=person,
                     subject=person,
-                    data={"provider": sociallogin.account.provider, "email": person.email},
+                    data={"person": person.email, "provider": provider},
                 )
             sociallogin.connect(request, person)
             return
         if not self.is_open_for_signup(request, sociallogin):
-            claimed = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
-            with transaction.atomic():
-                audit.record(
-                    "auth.sso_refused",
-                    data={
-                        "provider": sociallogin.account.provider,
-                        "email": claimed[:254].lower(),
-                        "verified": bool(emails),
-                        "ip": client_ip(request),
-                    },
-                )
-            messages.error(
+            claimed = (sociallogin.email_addresses[0].email if sociallogin.email_addresses else "")[:254].lower()
+            known = User.objects.filter(email=claimed).exists() if claimed else False
+            self._refuse(
                 request,
-                "Single sign-on worked, but no account here has that verified e-mail address. "
-                "Ask the compliance officer to add you.",
+                provider,
+                "unverified e-mail" if claimed and not emails else "unknown e-mail",
+                person=claimed if known else None,
+                email=claimed,
+                verified=bool(emails),
             )
-            raise ImmediateHttpResponse(redirect("account_login"))
+
+    def _refuse(self, request: HttpRequest, provider: str, reason: str, person: str | None = None, **data: Any) -> None:
+        sso.audit_refusal(request, provider, reason, person=person, **data)
+        messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["unknown e-mail"]))
+        raise ImmediateHttpResponse(redirect("account_login"))
+
+    def on_authentication_error(
+        self,
+        request: HttpRequest,
+        provider: Any,
+        error: Any = None,
+        exception: Any = None,
+        extra_context: Any = None,
+    ) -> None:
+        """Every refused callback is an audit event, and the person sees what to do next."""
+        reason = sso.callback_refusal_reason(error, exception, extra_context or {})
+        sso.audit_refusal(
+            request, getattr(provider, "sub_id", str(provider)), reason, detail=str(exception or "")[:300]
+        )
+        messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["refused"]))
+        raise ImmediateHttpResponse(redirect("account_login"))
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         """Only when the compliance officer allows SSO to create people, and only with a verified address."""

@@ -8,3 +8,4 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers, security  # noqa: F401
+        from .oidc import checks  # noqa: F401

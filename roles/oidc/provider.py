@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
+from django.http import HttpRequest
 
-from .tokens import nonce_for
+from .tokens import Refused, nonce_for
 from .views import OIDCAdapter
 
 
 class OIDCProvider(OpenIDConnectProvider):
     oauth2_adapter_class = OIDCAdapter
+
+    def redirect(self, request: HttpRequest, process: Any, next_url: Any = None, data: Any = None, **kwargs: Any):
+        """A provider refused before the person leaves (plain http in production) is audited like a callback."""
+        try:
+            return super().redirect(request, process, next_url=next_url, data=data, **kwargs)
+        except Refused as e:
+            return render_authentication_error(request, self, exception=e)
 
     def get_pkce_params(self) -> dict:
         """PKCE always (the nonce hangs on it), and the nonce joins the authorisation request's parameters."""

@@ -23,6 +23,8 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from tests.conftest import REQUIRE_SERVICES
 
@@ -49,6 +51,16 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "groups": ["hipaa-billing", "all-staff"],
     },
 }
+
+
+def _jwk(key: rsa.RSAPrivateKey, private: bool) -> dict[str, Any]:
+    material = key if private else key.public_key()
+    return {**json.loads(RSAAlgorithm.to_jwk(material)), "kid": "test-key", "use": "sig", "alg": "RS256"}
+
+
+# The provider signs with IDP_KEY; FOREIGN_KEY is someone else's, with the same key id (tests sign with it).
+IDP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+FOREIGN_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def _free_port() -> int:
@@ -107,6 +119,8 @@ def start_provider(redirect_uris: list[str], post_logout: str, log: Path) -> IdP
         "REDIRECT_URIS": json.dumps(redirect_uris),
         "POST_LOGOUT_REDIRECT_URI": post_logout,
         "ACCOUNTS": json.dumps(ACCOUNTS),
+        "JWKS": json.dumps({"keys": [_jwk(IDP_KEY, private=True)]}),
+        "FOREIGN_JWKS": json.dumps({"keys": [_jwk(FOREIGN_KEY, private=False)]}),
     }
     out = log.open("wb")
     process = subprocess.Popen([node, str(PROVIDER_JS)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -1,6 +1,8 @@
 // A real OpenID Connect provider (panva's oidc-provider) for the SSO tests, on the loopback only.
 // Started by tests/sso/conftest.py; configured from the environment:
-//   PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (JSON list), POST_LOGOUT_REDIRECT_URI, ACCOUNTS (JSON: login -> claims).
+//   PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (JSON list), POST_LOGOUT_REDIRECT_URI, ACCOUNTS (JSON: login -> claims),
+//   JWKS (its signing keys, private) and FOREIGN_JWKS (someone else's public keys, served at /test/foreign-jwks
+//   so a test can point the product at the wrong keys and see a genuine id_token refused).
 // Its own sign-in page (devInteractions) accepts a login that ACCOUNTS knows, with any password.
 import Provider from 'oidc-provider';
 
@@ -33,10 +35,18 @@ const provider = new Provider(issuer, {
     return { accountId: id, async claims() { return { sub: id, ...claims }; } };
   },
   features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+  jwks: JSON.parse(process.env.JWKS),
   pkce: { required: () => true },
   ttl: { Session: 600, Interaction: 600, Grant: 600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
 });
 provider.proxy = false;
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/foreign-jwks') {
+    ctx.body = JSON.parse(process.env.FOREIGN_JWKS);
+    return;
+  }
+  await next();
+});
 
 provider.listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening ${issuer}\n`);

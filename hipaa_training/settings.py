@@ -197,6 +197,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "allauth.account.forms.EmailAwarePasswordResetTokenGenerator"
 ACCOUNT_SESSION_REMEMBER = False
+# Password reset refuses while the security policy says "single sign-on only" (roles/oidc/forms.py).
+ACCOUNT_FORMS = {
+    "reset_password": "roles.oidc.forms.SSOAwareResetPasswordForm",
+    "reset_password_from_key": "roles.oidc.forms.SSOAwareResetPasswordKeyForm",
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

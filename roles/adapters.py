@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
@@ -21,7 +22,7 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
-from .oidc import sso
+from .oidc import policy, sso
 
 LOCKED_MESSAGE = (
     "Too many failed sign-in attempts for this account or from this address. Sign-in is locked for "
@@ -67,6 +68,10 @@ class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         """A refused attempt (slowed or locked) never reaches the password check; audit it (log-in monitoring)."""
         login = str(credentials.get("email") or credentials.get("username") or "")
+        if policy.password_refused(login):  # before any password check: the same answer for every address
+            with transaction.atomic():
+                audit.record("auth.login_refused", data={"why": "sso only", "login": login[:254].lower()})
+            raise ValidationError(policy.password_refused_message())
         try:
             wait = seconds_to_wait(login)
             if wait:  # checked first: an attempt made too soon does not reach allauth's counters either
@@ -85,6 +90,14 @@ class AccountAdapter(DefaultAccountAdapter):
         record_login_failure(str(credentials.get("email") or credentials.get("username") or ""))
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        methods = {r.get("method") for r in get_authentication_records(request, user)}
+        if "socialaccount" not in methods and policy.password_refused(user):  # passkeys, codes: not SSO either
+            with transaction.atomic():
+                audit.record(
+                    "auth.login_refused", actor=user, subject=user, data={"why": "sso only", "person": user.email}
+                )
+            messages.error(request, policy.password_refused_message())
+            return redirect("account_login")
         expires = getattr(user, "access_expires_on", None)
         if expires is not None and expires < timezone.localdate():
             with transaction.atomic():

@@ -168,9 +168,9 @@ def _audit_mfa_change(sender: Any, request: HttpRequest | None, user: Any, authe
         audit.record(f"auth.mfa_{verb}", actor=user, subject=user, data={"type": authenticator.type})
 
 
-def security_policy_update(*, actor: Any, **changes: bool) -> SecurityPolicy:
+def security_policy_update(*, actor: Any, **changes: Any) -> SecurityPolicy:
     """Change the sign-in policy (person or entity authentication, 45 CFR 164.312(d)); audited."""
-    allowed = {"require_mfa_for_everyone", "sso_may_create_accounts"}
+    allowed = {"require_mfa_for_everyone", "sso_may_create_accounts", "sso_only", "break_glass_account"}
     if set(changes) - allowed:
         raise ValueError(f"unknown fields: {sorted(set(changes) - allowed)}")
     with transaction.atomic():
@@ -180,7 +180,11 @@ def security_policy_update(*, actor: Any, **changes: bool) -> SecurityPolicy:
             setattr(policy, name, value)
         policy.full_clean()
         policy.save()
-        changed = {k: {"from": before[k], "to": v} for k, v in changes.items() if before[k] != v}
+
+        def label(value: Any) -> Any:  # the break-glass account is named by its e-mail
+            return getattr(value, "email", value)
+
+        changed = {k: {"from": label(before[k]), "to": label(v)} for k, v in changes.items() if before[k] != v}
         if changed:
             audit.record("security.policy_changed", actor=actor, subject=policy, data=changed)
     return policy

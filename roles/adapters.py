@@ -23,6 +23,7 @@ from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
 from .oidc import policy, sso
+from .oidc import session as oidc_session
 
 LOCKED_MESSAGE = (
     "Too many failed sign-in attempts for this account or from this address. Sign-in is locked for "
@@ -88,6 +89,31 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         super().authentication_failed(request, **credentials)
         record_login_failure(str(credentials.get("email") or credentials.get("username") or ""))
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict]:
+        """An SSO person re-authenticates at their identity provider (prompt=login), not with a password."""
+        methods = super().get_reauthentication_methods(user)
+        request = getattr(self, "request", None)
+        sso_method = oidc_session.reauthentication_method(request, user)
+        if sso_method is None:
+            return methods
+        if request is not None and (
+            oidc_session.sso_provider_of_session(request, user) or policy.password_refused(user)
+        ):
+            methods = [m for m in methods if m["id"] != "reauthenticate"]
+        return [sso_method, *methods]
+
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        """After an SSO session: the provider's end_session_endpoint, so the IdP session ends too.
+
+        allauth asks for this URL while the person is still signed in, just before it signs them out.
+        """
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            end_session = oidc_session.end_session_url(request, user)
+            if end_session:
+                return end_session
+        return super().get_logout_redirect_url(request)
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         methods = {r.get("method") for r in get_authentication_records(request, user)}
@@ -169,6 +195,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def _refuse(self, request: HttpRequest, provider: str, reason: str, person: str | None = None, **data: Any) -> None:
         sso.audit_refusal(request, provider, reason, person=person, **data)
+        request.session.pop(oidc_session.ID_TOKEN_KEY, None)
         messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["unknown e-mail"]))
         raise ImmediateHttpResponse(redirect("account_login"))
 

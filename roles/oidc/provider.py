@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.socialaccount.helpers import render_authentication_error
+from allauth.socialaccount.providers.base.constants import AuthAction
 from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from django.http import HttpRequest
@@ -22,6 +23,13 @@ class OIDCProvider(OpenIDConnectProvider):
             return super().redirect(request, process, next_url=next_url, data=data, **kwargs)
         except Refused as e:
             return render_authentication_error(request, self, exception=e)
+
+    def get_auth_params_from_request(self, request: HttpRequest, action: Any) -> dict:
+        """Re-authentication asks the provider for a fresh sign-in, not its remembered session."""
+        params = super().get_auth_params_from_request(request, action)
+        if action == AuthAction.REAUTHENTICATE:
+            params.update({"prompt": "login", "max_age": "0"})
+        return params
 
     def get_pkce_params(self) -> dict:
         """PKCE always (the nonce hangs on it), and the nonce joins the authorisation request's parameters."""

@@ -11,6 +11,7 @@ urlpatterns = [
             [
                 path("login/", views.login, name="openid_connect_login"),
                 path("login/callback/", views.callback, name="openid_connect_callback"),
+                path("reauthenticate/", views.reauthenticate, name="sso_reauthenticate"),
             ]
         ),
     )

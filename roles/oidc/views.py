@@ -6,12 +6,15 @@ from typing import Any
 
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.providers.base.constants import AuthAction
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from .config import plain_http_refused
+from .session import ID_TOKEN_KEY
 from .tokens import Refused, nonce_for, verify_id_token
 
 
@@ -46,6 +49,7 @@ class OIDCAdapter(OpenIDConnectOAuth2Adapter):
                 nonce=self.expected_nonce,
             )
         }
+        request.session[ID_TOKEN_KEY] = id_token  # the id_token_hint of RP-initiated logout (session.py)
         if app.settings.get("fetch_userinfo", True) and self.openid_config.get("userinfo_endpoint"):
             with get_adapter().get_requests_session() as session:
                 response = session.get(self.profile_url, headers={"Authorization": f"Bearer {token.token}"})
@@ -71,3 +75,17 @@ def callback(request: HttpRequest, provider_id: str) -> HttpResponse:
         return OAuth2CallbackView.adapter_view(OIDCAdapter(request, provider_id))(request)
     except SocialApp.DoesNotExist as e:
         raise Http404 from e
+
+
+@login_required
+def reauthenticate(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """allauth's re-authentication choice for SSO people: the provider's login with action=reauthenticate.
+
+    (A URL without a query of its own: allauth appends "?next=..." to the choices it lists.)
+    """
+    provider = get_adapter().get_provider(request, provider=provider_id)
+    params = {"process": "login", "action": AuthAction.REAUTHENTICATE}
+    next_url = request.GET.get("next")
+    if next_url:
+        params["next"] = next_url
+    return redirect(provider.get_login_url(request, **params))

@@ -55,7 +55,9 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
 
 def _jwk(key: rsa.RSAPrivateKey, private: bool) -> dict[str, Any]:
     material = key if private else key.public_key()
-    return {**json.loads(RSAAlgorithm.to_jwk(material)), "kid": "test-key", "use": "sig", "alg": "RS256"}
+    jwk = json.loads(RSAAlgorithm.to_jwk(material))
+    jwk.pop("key_ops", None)  # PyJWT marks a private key "sign" only; the provider also verifies id_token_hint
+    return {**jwk, "kid": "test-key", "use": "sig", "alg": "RS256"}
 
 
 # The provider signs with IDP_KEY; FOREIGN_KEY is someone else's, with the same key id (tests sign with it).
@@ -103,7 +105,7 @@ class IdP:
         raise AssertionError(f"the provider never sent the person back to {stop_at}")
 
 
-def start_provider(redirect_uris: list[str], post_logout: str, log: Path) -> IdP:
+def start_provider(redirect_uris: list[str], post_logout: list[str], log: Path) -> IdP:
     node = shutil.which("node")
     if not node or not (ROOT / "node_modules" / "oidc-provider").exists():
         reason = "the SSO tests need node and oidc-provider (npm install; `make install` does it)"
@@ -117,7 +119,7 @@ def start_provider(redirect_uris: list[str], post_logout: str, log: Path) -> IdP
         "CLIENT_ID": CLIENT_ID,
         "CLIENT_SECRET": CLIENT_SECRET,
         "REDIRECT_URIS": json.dumps(redirect_uris),
-        "POST_LOGOUT_REDIRECT_URI": post_logout,
+        "POST_LOGOUT_REDIRECT_URIS": json.dumps(post_logout),
         "ACCOUNTS": json.dumps(ACCOUNTS),
         "JWKS": json.dumps({"keys": [_jwk(IDP_KEY, private=True)]}),
         "FOREIGN_JWKS": json.dumps({"keys": [_jwk(FOREIGN_KEY, private=False)]}),
@@ -143,7 +145,7 @@ def idp(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """The provider, knowing both the test client's and the live server's callback URLs."""
     provider = start_provider(
         [f"http://testserver{CALLBACK}", f"{live_server.url}{CALLBACK}"],
-        post_logout=f"{live_server.url}/accounts/login/",
+        post_logout=["http://testserver/accounts/login/", f"{live_server.url}/accounts/login/"],
         log=tmp_path_factory.mktemp("idp") / "oidc-provider.log",
     )
     yield provider

@@ -1,6 +1,6 @@
 // A real OpenID Connect provider (panva's oidc-provider) for the SSO tests, on the loopback only.
 // Started by tests/sso/conftest.py; configured from the environment:
-//   PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS (JSON list), POST_LOGOUT_REDIRECT_URI, ACCOUNTS (JSON: login -> claims),
+//   PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URIS and POST_LOGOUT_REDIRECT_URIS (JSON lists), ACCOUNTS (JSON: login -> claims),
 //   JWKS (its signing keys, private) and FOREIGN_JWKS (someone else's public keys, served at /test/foreign-jwks
 //   so a test can point the product at the wrong keys and see a genuine id_token refused).
 // Its own sign-in page (devInteractions) accepts a login that ACCOUNTS knows, with any password.
@@ -16,7 +16,7 @@ const provider = new Provider(issuer, {
       client_id: process.env.CLIENT_ID,
       client_secret: process.env.CLIENT_SECRET,
       redirect_uris: JSON.parse(process.env.REDIRECT_URIS),
-      post_logout_redirect_uris: [process.env.POST_LOGOUT_REDIRECT_URI],
+      post_logout_redirect_uris: JSON.parse(process.env.POST_LOGOUT_REDIRECT_URIS),
       token_endpoint_auth_method: 'client_secret_post',
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -47,6 +47,10 @@ provider.use(async (ctx, next) => {
   }
   await next();
 });
+
+for (const event of ['end_session.error', 'grant.error', 'authorization.error', 'server_error']) {
+  provider.on(event, (ctx, err) => process.stdout.write(`${event}: ${err} ${err?.error_description ?? ''} ${err?.cause ?? ''}\n`));
+}
 
 provider.listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening ${issuer}\n`);

@@ -36,7 +36,10 @@ def _how(request: HttpRequest | None, user: Any) -> dict[str, str]:
     records = get_authentication_records(request, user)
     social = [r for r in records if r.get("method") == "socialaccount"]
     if social:
-        return {"method": "sso", "provider": str(social[-1].get("provider", ""))}
+        how = {"method": "sso", "provider": str(social[-1].get("provider", ""))}
+        if request.session.get("sso_idp_mfa"):  # roles.oidc.mfa: the provider's second factor was trusted
+            how["mfa"] = "identity provider"
+        return how
     return {"method": str(records[0].get("method", ""))} if records else {}
 
 

@@ -22,6 +22,7 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
+from .oidc import mfa as oidc_mfa
 from .oidc import policy, sso
 from .oidc import session as oidc_session
 
@@ -89,6 +90,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         super().authentication_failed(request, **credentials)
         record_login_failure(str(credentials.get("email") or credentials.get("username") or ""))
+
+    def get_login_stages(self) -> list[str]:
+        """allauth's stages, with an MFA stage that can trust the identity provider's second factor."""
+        mfa_stage = "allauth.mfa.stages.AuthenticateStage"
+        return ["roles.oidc.stages.AuthenticateStage" if s == mfa_stage else s for s in super().get_login_stages()]
 
     def get_reauthentication_methods(self, user: Any) -> list[dict]:
         """An SSO person re-authenticates at their identity provider (prompt=login), not with a password."""
@@ -163,6 +169,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         provider = sociallogin.account.provider
+        id_token = (sociallogin.account.extra_data or {}).get("id_token") or {}
+        oidc_mfa.note_sign_in(
+            request,
+            provider,
+            sociallogin.account.uid,
+            oidc_mfa.idp_vouches_for_mfa(_app_settings(sociallogin), id_token),
+        )
         if sociallogin.is_existing:
             if not sociallogin.user.is_active:
                 self._refuse(request, provider, "deactivated", person=sociallogin.user.email)
@@ -196,6 +209,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def _refuse(self, request: HttpRequest, provider: str, reason: str, person: str | None = None, **data: Any) -> None:
         sso.audit_refusal(request, provider, reason, person=person, **data)
         request.session.pop(oidc_session.ID_TOKEN_KEY, None)
+        request.session.pop(oidc_mfa.IDP_MFA_KEY, None)
         messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["unknown e-mail"]))
         raise ImmediateHttpResponse(redirect("account_login"))
 

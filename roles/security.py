@@ -26,6 +26,7 @@ from hipaa_training import audit
 
 from .access import COMPLIANCE_OFFICER, is_privileged, recently_authenticated
 from .models import SecurityPolicy, User
+from .oidc.mfa import session_has_idp_mfa
 
 # The Django admin's own login form would skip the second factor: send it through allauth's login instead.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -102,6 +103,7 @@ class MFARequiredMiddleware:
             and mfa_required(user)
             and not any(request.path.startswith("/" + p.lstrip("/")) for p in self.allowed_paths())
             and not has_second_factor(user)
+            and not session_has_idp_mfa(request, user)  # the identity provider's, where trusted (roles/oidc)
         ):
             messages.warning(
                 request,

@@ -83,7 +83,10 @@ def reauthenticate(request: HttpRequest, provider_id: str) -> HttpResponse:
 
     (A URL without a query of its own: allauth appends "?next=..." to the choices it lists.)
     """
-    provider = get_adapter().get_provider(request, provider=provider_id)
+    try:
+        provider = get_adapter().get_provider(request, provider=provider_id)
+    except SocialApp.DoesNotExist as e:
+        raise Http404 from e
     params = {"process": "login", "action": AuthAction.REAUTHENTICATE}
     next_url = request.GET.get("next")
     if next_url:

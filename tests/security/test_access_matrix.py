@@ -122,6 +122,7 @@ MATRIX: dict[str, dict | str] = {
     "accounts/social/connections/": same(301),
     "openid_connect_login": same(404),
     "openid_connect_callback": same(404),
+    "sso_reauthenticate": signed_in(404),
     "usersessions_list": signed_in(200),
     # the Django admin: staff only (the officer is staff in this matrix, as in the demo company)
     "admin:index": row(302, 302, 302, 200, 302, 200),

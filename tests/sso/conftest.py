@@ -41,7 +41,19 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "no-verified-claim": {"email": "billie@example.test", "name": "Billie Biller"},
     "stranger": {"email": "stranger@example.test", "email_verified": True, "name": "Sam Stranger"},
     "deactivated": {"email": "oscar@example.test", "email_verified": True, "name": "Oscar Outsider"},
-    "officer": {"email": "officer@example.test", "email_verified": True, "name": "Olivia Officer"},
+    "officer": {"email": "officer@example.test", "email_verified": True, "name": "Olivia Officer", "amr": ["pwd"]},
+    "officer-mfa": {
+        "email": "officer@example.test",
+        "email_verified": True,
+        "name": "Olivia Officer",
+        "amr": ["pwd", "otp", "mfa"],
+    },
+    "officer-2fa-acr": {
+        "email": "officer@example.test",
+        "email_verified": True,
+        "name": "Olivia Officer",
+        "acr": "urn:test:loa:2fa",
+    },
     "newhire": {
         "email": "nia.newhire@example.test",
         "email_verified": True,

@@ -250,7 +250,24 @@ SOCIALACCOUNT_PROVIDERS = {
                     "name": env.str("OIDC_NAME", default="Single sign-on"),
                     "client_id": env.str("OIDC_CLIENT_ID"),
                     "secret": env.str("OIDC_CLIENT_SECRET"),
-                    "settings": {"server_url": OIDC_SERVER_URL},
+                    # Per-provider switches, documented in README ("Single sign-on"); every one off by default.
+                    "settings": {
+                        "server_url": OIDC_SERVER_URL,
+                        "scope": env.list("OIDC_SCOPES", default=["openid", "profile", "email"]),
+                        **(
+                            {"token_auth_method": env.str("OIDC_TOKEN_AUTH_METHOD")}
+                            if env.str("OIDC_TOKEN_AUTH_METHOD", default="")
+                            else {}
+                        ),
+                        "authorization_origin": env.str("OIDC_AUTHORIZATION_ORIGIN", default=""),
+                        "emails_verified_by_organisation": env.bool(
+                            "OIDC_EMAILS_VERIFIED_BY_ORGANISATION", default=False
+                        ),
+                        "trust_idp_mfa": env.bool("OIDC_TRUST_IDP_MFA", default=False),
+                        "mfa_amr_values": env.list("OIDC_MFA_AMR_VALUES", default=["mfa"]),
+                        "mfa_acr_values": env.list("OIDC_MFA_ACR_VALUES", default=[]),
+                        "groups_claim": env.str("OIDC_GROUPS_CLAIM", default="groups"),
+                    },
                 }
             ]
             if OIDC_SERVER_URL

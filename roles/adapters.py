@@ -22,6 +22,7 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
+from .oidc import mapping as oidc_mapping
 from .oidc import mfa as oidc_mfa
 from .oidc import policy, sso
 from .oidc import session as oidc_session
@@ -176,9 +177,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             sociallogin.account.uid,
             oidc_mfa.idp_vouches_for_mfa(_app_settings(sociallogin), id_token),
         )
+        groups_claim = _app_settings(sociallogin).get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM
         if sociallogin.is_existing:
             if not sociallogin.user.is_active:
                 self._refuse(request, provider, "deactivated", person=sociallogin.user.email)
+            oidc_mapping.apply(sociallogin.user, provider, sso.claims_of(sociallogin), groups_claim)
             return
         emails = verified_emails(sociallogin)
         person = User.objects.filter(email__in=emails).first() if emails else None
@@ -193,6 +196,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     data={"person": person.email, "provider": provider},
                 )
             sociallogin.connect(request, person)
+            oidc_mapping.apply(person, provider, sso.claims_of(sociallogin), groups_claim)
             return
         if not self.is_open_for_signup(request, sociallogin):
             claimed = (sociallogin.email_addresses[0].email if sociallogin.email_addresses else "")[:254].lower()
@@ -228,6 +232,19 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         )
         messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["refused"]))
         raise ImmediateHttpResponse(redirect("account_login"))
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:
+        """A person SSO may create (the policy allows it): through person_create, with the mapped role."""
+        settings_ = _app_settings(sociallogin)
+        person = oidc_mapping.create(
+            verified_emails(sociallogin)[0],
+            sociallogin.account.provider,
+            sso.claims_of(sociallogin),
+            settings_.get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM,
+        )
+        sociallogin.user = person
+        sociallogin.save(request)
+        return person
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         """Only when the compliance officer allows SSO to create people, and only with a verified address."""

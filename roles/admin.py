@@ -28,6 +28,7 @@ from .models import (
     User,
     WorkforceRole,
 )
+from .oidc import admin as _sso_admin  # noqa: F401  (registers the SSO claims mapping)
 from .reminders import reminder_policy_update
 from .security import security_policy_update
 

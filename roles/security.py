@@ -199,6 +199,11 @@ def _officer_edits_the_policy(sender: Any, **kwargs: Any) -> None:
     officer, _ = Group.objects.get_or_create(name=COMPLIANCE_OFFICER)
     officer.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="roles", codename__in=["view_securitypolicy", "change_securitypolicy"]
+            content_type__app_label="roles",
+            codename__in=[
+                "view_securitypolicy",
+                "change_securitypolicy",
+                *(f"{verb}_ssoclaimmapping" for verb in ("view", "add", "change", "delete")),
+            ],
         )
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import bulletin_views, import_views, reminder_views
+from .oidc import setup_views as sso_setup_views
 
 app_name = "roles"
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("bulletins/<int:bulletin_id>/acknowledge/", bulletin_views.bulletin_ack, name="bulletin_ack"),
     path("dashboard/import/", import_views.import_upload, name="import"),
     path("dashboard/import/apply/", import_views.import_apply, name="import_apply"),
+    path("accounts/sso/", sso_setup_views.sso_setup, name="sso_setup"),
 ]

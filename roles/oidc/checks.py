@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
 
 from .config import configured_apps, plain_http_refused
+
+
+def refuse_to_start() -> None:
+    """Called when the app loads (web, worker, every manage.py command): production does not start at all."""
+    errors = plain_http_issuer()
+    if errors:
+        raise ImproperlyConfigured(f"{errors[0].msg} {errors[0].hint} ({errors[0].id})")
 
 
 @register("security")

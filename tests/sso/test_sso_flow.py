@@ -16,7 +16,7 @@ from hipaa_training.models import AuditEvent
 from roles import services
 from roles.oidc.tokens import Refused, verify_id_token
 
-from .conftest import CLIENT_ID, FOREIGN_KEY, app_config
+from .conftest import CLIENT_ID, CLIENT_SECRET, FOREIGN_KEY, ROOT, app_config
 
 pytestmark = pytest.mark.usefixtures("catalog")
 
@@ -220,6 +220,48 @@ def test_production_refuses_a_plain_http_issuer_and_check_deploy_says_why(settin
     assert "roles.E101" not in _check_output()
 
 
+def test_production_with_a_plain_http_issuer_does_not_start_at_all(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from roles.oidc.checks import refuse_to_start
+
+    settings.PRODUCTION = True
+    settings.SOCIALACCOUNT_PROVIDERS = app_config("http://idp.example.test")
+    with pytest.raises(ImproperlyConfigured, match="must be https"):
+        refuse_to_start()
+    settings.PRODUCTION = False
+    refuse_to_start()  # development: http is allowed
+
+
+def test_manage_py_in_production_with_a_plain_http_issuer_refuses_and_says_why(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hipaa_training.settings",
+        "PRODUCTION": "1",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "training.example.test",
+        "VAR_DIR": str(tmp_path),
+        "OIDC_SERVER_URL": "http://idp.example.test",
+        "OIDC_CLIENT_ID": "c",
+        "OIDC_CLIENT_SECRET": "s",
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "plain-http issuer (http://idp.example.test)" in done.stderr and "must be https" in done.stderr
+
+
 def _check_output() -> str:
     out = io.StringIO()
     try:
@@ -235,3 +277,27 @@ def test_production_refuses_a_plain_http_issuer_at_sign_in_too(client, settings,
     response = client.post(LOGIN_URL, follow=True)
     assert "could not be completed safely" in response.content.decode()
     assert refusals()[-1].data["why"] == "plain-http issuer"
+
+
+# --- the administrator's setup page ---
+
+
+def test_the_setup_page_shows_the_values_to_paste_into_the_provider(login, sso, administrator):
+    page = login(administrator).get(reverse("roles:sso_setup")).content.decode()
+    assert "http://testserver/accounts/oidc/sso/login/callback/" in page
+    assert "http://testserver/accounts/login/" in page  # post-logout redirect URI
+    assert "openid profile email" in page and "client_secret_post" in page
+    assert sso.issuer in page and CLIENT_ID in page
+    assert CLIENT_SECRET not in page
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("employee", 403), ("compliance_officer", 403), ("administrator", 200)]
+)
+def test_only_administrators_see_the_setup_page(request, login, sso, persona, status):
+    assert login(request.getfixturevalue(persona)).get(reverse("roles:sso_setup")).status_code == status
+
+
+def test_anonymous_is_sent_to_sign_in_for_the_setup_page(client, sso):
+    response = client.get(reverse("roles:sso_setup"))
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))

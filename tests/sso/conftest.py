@@ -39,6 +39,12 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "billie": {"email": "billie@example.test", "email_verified": True, "name": "Billie Biller"},
     "unverified": {"email": "billie@example.test", "email_verified": False, "name": "Billie Biller"},
     "no-verified-claim": {"email": "billie@example.test", "name": "Billie Biller"},
+    "wrong-audience": {
+        "email": "billie@example.test",
+        "email_verified": True,
+        "name": "Billie Biller",
+        "test_audience": "another-client",  # provider.mjs addresses this account's id_tokens to another client
+    },
     "stranger": {"email": "stranger@example.test", "email_verified": True, "name": "Sam Stranger"},
     "deactivated": {"email": "oscar@example.test", "email_verified": True, "name": "Oscar Outsider"},
     "officer": {"email": "officer@example.test", "email_verified": True, "name": "Olivia Officer", "amr": ["pwd"]},

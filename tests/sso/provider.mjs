@@ -34,7 +34,7 @@ const provider = new Provider(issuer, {
   async findAccount(ctx, id) {
     const claims = accounts[id];
     if (!claims) return undefined;
-    const { amr, acr, ...rest } = claims; // amr and acr describe the sign-in, not the person: see below
+    const { amr, acr, test_audience: _, ...rest } = claims; // amr and acr describe the sign-in, not the person: see below
     return { accountId: id, async claims() { return { sub: id, ...rest }; } };
   },
   features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
@@ -81,6 +81,27 @@ provider.middleware.unshift(async (ctx, next) => {
   }
   await next();
 });
+
+// An account with "test_audience" gets id_tokens addressed to that client instead: a genuine token, signed by
+// this provider, that was issued to someone else (the product must refuse it).
+const issueIdToken = provider.IdToken.prototype.issue;
+provider.IdToken.prototype.issue = async function issue(options) {
+  const audience = accounts[this.available?.sub]?.test_audience;
+  if (!audience || options?.use !== 'idtoken') return issueIdToken.call(this, options);
+  const { client } = this;
+  this.client = new Proxy(client, {
+    get(target, property) {
+      if (property === 'clientId') return audience;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  try {
+    return await issueIdToken.call(this, options);
+  } finally {
+    this.client = client;
+  }
+};
 
 for (const event of ['end_session.error', 'grant.error', 'authorization.error', 'server_error']) {
   provider.on(event, (ctx, err) => process.stdout.write(`${event}: ${err} ${err?.error_description ?? ''} ${err?.cause ?? ''}\n`));

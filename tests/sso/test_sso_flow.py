@@ -157,6 +157,13 @@ def test_a_genuine_id_token_checked_against_someone_elses_keys_is_refused(client
     assert refusals()[-1].data["why"] == "foreign signature"
 
 
+def test_a_genuine_id_token_issued_to_another_client_is_refused(client, sso, employee):
+    response = sso_sign_in(client, sso, "wrong-audience")
+    assert "could not be completed safely" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert refusals()[-1].data["why"] == "wrong audience"
+
+
 # --- the id_token checks themselves, with tokens we sign (FOREIGN_KEY, published at /test/foreign-jwks) ---
 
 

@@ -181,7 +181,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if sociallogin.is_existing:
             if not sociallogin.user.is_active:
                 self._refuse(request, provider, "deactivated", person=sociallogin.user.email)
-            oidc_mapping.apply(sociallogin.user, provider, sso.claims_of(sociallogin), groups_claim)
+            oidc_mapping.sso_claims_apply(
+                person=sociallogin.user,
+                provider_id=provider,
+                claims=sso.claims_of(sociallogin),
+                groups_claim=groups_claim,
+            )
             return
         emails = verified_emails(sociallogin)
         person = User.objects.filter(email__in=emails).first() if emails else None
@@ -196,7 +201,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     data={"person": person.email, "provider": provider},
                 )
             sociallogin.connect(request, person)
-            oidc_mapping.apply(person, provider, sso.claims_of(sociallogin), groups_claim)
+            oidc_mapping.sso_claims_apply(
+                person=person, provider_id=provider, claims=sso.claims_of(sociallogin), groups_claim=groups_claim
+            )
             return
         if not self.is_open_for_signup(request, sociallogin):
             claimed = (sociallogin.email_addresses[0].email if sociallogin.email_addresses else "")[:254].lower()
@@ -236,11 +243,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:
         """A person SSO may create (the policy allows it): through person_create, with the mapped role."""
         settings_ = _app_settings(sociallogin)
-        person = oidc_mapping.create(
-            verified_emails(sociallogin)[0],
-            sociallogin.account.provider,
-            sso.claims_of(sociallogin),
-            settings_.get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM,
+        person = oidc_mapping.sso_person_create(
+            email=verified_emails(sociallogin)[0],
+            provider_id=sociallogin.account.provider,
+            claims=sso.claims_of(sociallogin),
+            groups_claim=settings_.get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM,
         )
         sociallogin.user = person
         sociallogin.save(request)

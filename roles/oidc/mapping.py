@@ -77,7 +77,9 @@ def _set_access_groups(person: User, mapped: Mapped) -> dict[str, list[str]]:
     return {"added": sorted(add), "removed": sorted(remove)}
 
 
-def apply(person: User, provider_id: str, claims: dict[str, Any], groups_claim: str = DEFAULT_GROUPS_CLAIM) -> None:
+def sso_claims_apply(
+    *, person: User, provider_id: str, claims: dict[str, Any], groups_claim: str = DEFAULT_GROUPS_CLAIM
+) -> None:
     """Bring an existing person in line with what the provider says now (audited; nothing when nothing changed)."""
     mapped = resolve(provider_id, claims, groups_claim)
     changes: dict[str, Any] = {}
@@ -107,7 +109,9 @@ def apply(person: User, provider_id: str, claims: dict[str, Any], groups_claim: 
             )
 
 
-def create(email: str, provider_id: str, claims: dict[str, Any], groups_claim: str = DEFAULT_GROUPS_CLAIM) -> User:
+def sso_person_create(
+    *, email: str, provider_id: str, claims: dict[str, Any], groups_claim: str = DEFAULT_GROUPS_CLAIM
+) -> User:
     """A person single sign-on brings in (when the policy allows): created with their role, so with their training."""
     mapped = resolve(provider_id, claims, groups_claim)
     with transaction.atomic():

@@ -73,7 +73,7 @@ class AccountAdapter(DefaultAccountAdapter):
         login = str(credentials.get("email") or credentials.get("username") or "")
         if policy.password_refused(login):  # before any password check: the same answer for every address
             with transaction.atomic():
-                audit.record("auth.login_refused", data={"why": "sso only", "login": login[:254].lower()})
+                audit.record("auth.login_refused", data={"why": "sso only", "person": login[:254].lower()})
             raise ValidationError(policy.password_refused_message())
         try:
             wait = seconds_to_wait(login)
@@ -212,8 +212,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 request,
                 provider,
                 "unverified e-mail" if claimed and not emails else "unknown e-mail",
-                person=claimed if known else None,
-                email=claimed,
+                person=claimed,  # the address claimed; "known" says whether someone here has it
+                known=known,
                 verified=bool(emails),
             )
 

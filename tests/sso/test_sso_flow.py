@@ -76,8 +76,8 @@ def test_an_unknown_email_is_refused_and_audited(client, sso, employee):
     assert "no account here has that verified e-mail address" in response.content.decode()
     assert "_auth_user_id" not in client.session
     (event,) = refusals()
-    assert event.data["why"] == "unknown e-mail" and event.data["email"] == "stranger@example.test"
-    assert "person" not in event.data  # nobody here has that address
+    assert event.data["why"] == "unknown e-mail" and event.data["person"] == "stranger@example.test"
+    assert event.data["known"] is False  # nobody here has that address
 
 
 def test_an_unverified_email_never_matches_the_person(client, sso, employee):
@@ -86,6 +86,7 @@ def test_an_unverified_email_never_matches_the_person(client, sso, employee):
     assert "_auth_user_id" not in client.session
     (event,) = refusals()
     assert event.data["why"] == "unverified e-mail" and event.data["person"] == employee.email
+    assert event.data["known"] is True
 
 
 def test_a_missing_email_verified_counts_only_when_the_provider_setting_says_so(client, settings, sso, employee):

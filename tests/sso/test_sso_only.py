@@ -32,7 +32,7 @@ def test_password_sign_in_is_refused_pointing_to_the_provider(client, sso_only, 
     page = password_sign_in(client, employee.email).content.decode()
     assert REFUSED in page and "_auth_user_id" not in client.session
     event = AuditEvent.objects.get(action="auth.login_refused")
-    assert event.data["why"] == "sso only" and event.data["login"] == employee.email
+    assert event.data["why"] == "sso only" and event.data["person"] == employee.email
 
 
 def test_the_same_answer_for_an_address_nobody_has(client, sso_only):

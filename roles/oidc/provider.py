@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from allauth.socialaccount.helpers import render_authentication_error
@@ -10,7 +11,7 @@ from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from django.http import HttpRequest
 
-from .tokens import Refused, nonce_for
+from .tokens import REAUTH_AT_KEY, Refused, nonce_for
 from .views import OIDCAdapter
 
 
@@ -19,6 +20,10 @@ class OIDCProvider(OpenIDConnectProvider):
 
     def redirect(self, request: HttpRequest, process: Any, next_url: Any = None, data: Any = None, **kwargs: Any):
         """A provider refused before the person leaves (plain http in production) is audited like a callback."""
+        if (kwargs.get("auth_params") or {}).get("max_age") == "0":
+            request.session[REAUTH_AT_KEY] = int(time.time())  # the callback wants an auth_time from now on
+        else:
+            request.session.pop(REAUTH_AT_KEY, None)
         try:
             return super().redirect(request, process, next_url=next_url, data=data, **kwargs)
         except Refused as e:

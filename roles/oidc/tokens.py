@@ -15,6 +15,7 @@ from django.conf import settings
 # Asymmetric algorithms only: "none" and the HS* family (keyed with the client secret) are refused.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 LEEWAY_SECONDS = 60
+REAUTH_AT_KEY = "sso_reauth_requested_at"  # a re-authentication (max_age=0) was asked for at this time
 
 
 class Refused(OAuth2Error):
@@ -86,3 +87,12 @@ def verify_id_token(token: str, *, jwks_uri: str, issuer: str, client_id: str, n
     if nonce is None or not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
         raise Refused("nonce mismatch", "the id_token's nonce is not the one this sign-in sent")
     return claims
+
+
+def check_fresh_sign_in(claims: dict[str, Any], requested_at: int | None) -> None:
+    """After max_age=0 the provider must have signed the person in again (Core 3.1.2.1: auth_time is then required)."""
+    if requested_at is None:
+        return
+    auth_time = claims.get("auth_time")
+    if not isinstance(auth_time, int | float) or auth_time < requested_at - LEEWAY_SECONDS:
+        raise Refused("stale sign-in", "re-authentication was asked for, the provider sent an older sign-in")

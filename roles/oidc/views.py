@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 
 from .config import plain_http_refused
 from .session import ID_TOKEN_KEY
-from .tokens import Refused, nonce_for, verify_id_token
+from .tokens import REAUTH_AT_KEY, Refused, check_fresh_sign_in, nonce_for, verify_id_token
 
 
 class OIDCAdapter(OpenIDConnectOAuth2Adapter):
@@ -49,6 +49,7 @@ class OIDCAdapter(OpenIDConnectOAuth2Adapter):
                 nonce=self.expected_nonce,
             )
         }
+        check_fresh_sign_in(data["id_token"], request.session.pop(REAUTH_AT_KEY, None))
         request.session[ID_TOKEN_KEY] = id_token  # the id_token_hint of RP-initiated logout (session.py)
         if app.settings.get("fetch_userinfo", True) and self.openid_config.get("userinfo_endpoint"):
             with get_adapter().get_requests_session() as session:

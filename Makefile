@@ -12,11 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-node_modules/axe-core/axe.min.js: package.json
-	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund; \
-	  else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
+# Test tools from npm: axe-core (accessibility checks) and oidc-provider (the SSO tests' identity provider).
+node_modules/.installed-stamp: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund && touch $@; \
+	  else echo "npm not found: the browser tests' accessibility checks and the SSO tests cannot run"; fi
 
-install: $(STAMP) node_modules/axe-core/axe.min.js
+install: $(STAMP) node_modules/.installed-stamp
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -92,6 +92,25 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
+@cache
+def _form_action_origins_for() -> Callable[[], list[str]]:
+    return import_string(settings.CSP_FORM_ACTION_ORIGINS_FOR)
+
+
+def content_security_policy() -> str:
+    """The CSP, with form-action widened to exactly the origins the sign-in forms must reach (identity providers).
+
+    allauth starts single sign-on with a form POST answered by a redirect to the provider: browsers apply
+    form-action to that redirect too, so 'self' alone would stop it.
+    """
+    policy = settings.CONTENT_SECURITY_POLICY
+    name = getattr(settings, "CSP_FORM_ACTION_ORIGINS_FOR", "")
+    origins = _form_action_origins_for()() if name else []
+    if origins:
+        policy = policy.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
+    return policy
+
+
 class SecurityHeadersMiddleware:
     """CSP and friends on every response; no-store on every page for a signed-in person and every download."""
 
@@ -100,7 +119,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)

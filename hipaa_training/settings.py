@@ -197,6 +197,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "allauth.account.forms.EmailAwarePasswordResetTokenGenerator"
 ACCOUNT_SESSION_REMEMBER = False
+# Password reset refuses while the security policy says "single sign-on only" (roles/oidc/forms.py).
+ACCOUNT_FORMS = {
+    "reset_password": "roles.oidc.forms.SSOAwareResetPasswordForm",
+    "reset_password_from_key": "roles.oidc.forms.SSOAwareResetPasswordKeyForm",
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -236,6 +241,7 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
+        "provider_class": "roles.oidc.provider.OIDCProvider",  # nonce, signature always checked (roles/oidc)
         "OAUTH_PKCE_ENABLED": True,
         "APPS": (
             [
@@ -244,7 +250,24 @@ SOCIALACCOUNT_PROVIDERS = {
                     "name": env.str("OIDC_NAME", default="Single sign-on"),
                     "client_id": env.str("OIDC_CLIENT_ID"),
                     "secret": env.str("OIDC_CLIENT_SECRET"),
-                    "settings": {"server_url": OIDC_SERVER_URL},
+                    # Per-provider switches, documented in README ("Single sign-on"); every one off by default.
+                    "settings": {
+                        "server_url": OIDC_SERVER_URL,
+                        "scope": env.list("OIDC_SCOPES", default=["openid", "profile", "email"]),
+                        **(
+                            {"token_auth_method": env.str("OIDC_TOKEN_AUTH_METHOD")}
+                            if env.str("OIDC_TOKEN_AUTH_METHOD", default="")
+                            else {}
+                        ),
+                        "authorization_origin": env.str("OIDC_AUTHORIZATION_ORIGIN", default=""),
+                        "emails_verified_by_organisation": env.bool(
+                            "OIDC_EMAILS_VERIFIED_BY_ORGANISATION", default=False
+                        ),
+                        "trust_idp_mfa": env.bool("OIDC_TRUST_IDP_MFA", default=False),
+                        "mfa_amr_values": env.list("OIDC_MFA_AMR_VALUES", default=["mfa"]),
+                        "mfa_acr_values": env.list("OIDC_MFA_ACR_VALUES", default=[]),
+                        "groups_claim": env.str("OIDC_GROUPS_CLAIM", default="groups"),
+                    },
                 }
             ]
             if OIDC_SERVER_URL
@@ -268,6 +291,8 @@ CSRF_COOKIE_HTTPONLY = True
 
 # Headers (hipaa_training.security): one strict CSP everywhere. The Django 5.2 admin needs no exception: its
 # scripts are files (data in data-* attributes and JSON blocks), and it sets styles only through the CSSOM.
+# form-action also allows the configured identity providers' authorisation origins (named by this function).
+CSP_FORM_ACTION_ORIGINS_FOR = "roles.oidc.config.authorization_origins"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

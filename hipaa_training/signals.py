@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from allauth.account.authentication import get_authentication_records
 from allauth.account.signals import password_changed, password_reset, password_set
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -28,6 +29,20 @@ def _user_agent(request: HttpRequest | None) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
+def _how(request: HttpRequest | None, user: Any) -> dict[str, str]:
+    """How this sign-in was made, from allauth's authentication records: by SSO (and which provider) or not."""
+    if request is None or not hasattr(request, "session"):
+        return {}
+    records = get_authentication_records(request, user)
+    social = [r for r in records if r.get("method") == "socialaccount"]
+    if social:
+        how = {"method": "sso", "provider": str(social[-1].get("provider", ""))}
+        if request.session.get("sso_idp_mfa"):  # roles.oidc.mfa: the provider's second factor was trusted
+            how["mfa"] = "identity provider"
+        return how
+    return {"method": str(records[0].get("method", ""))} if records else {}
+
+
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def _on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     with transaction.atomic():
@@ -35,7 +50,12 @@ def _on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
             "auth.login",
             actor=user,
             subject=user,
-            data={"ip": client_ip(request), "ua": _user_agent(request)},
+            data={
+                "person": getattr(user, "email", ""),
+                **_how(request, user),
+                "ip": client_ip(request),
+                "ua": _user_agent(request),
+            },
         )
 
 

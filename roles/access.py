@@ -51,6 +51,10 @@ def is_auditor(user: Any) -> bool:
     return AUDITOR in groups_of(user)
 
 
+def is_administrator(user: Any) -> bool:
+    return ADMINISTRATOR in groups_of(user)
+
+
 def is_privileged(user: Any) -> bool:
     """Accounts that see everyone's records (and, later, must use a second factor)."""
     return bool(groups_of(user) & {COMPLIANCE_OFFICER, AUDITOR, ADMINISTRATOR})

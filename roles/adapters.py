@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
@@ -21,6 +22,10 @@ from hipaa_training import audit
 from hipaa_training.signals import client_ip
 
 from .models import SecurityPolicy, User
+from .oidc import mapping as oidc_mapping
+from .oidc import mfa as oidc_mfa
+from .oidc import policy, sso
+from .oidc import session as oidc_session
 
 LOCKED_MESSAGE = (
     "Too many failed sign-in attempts for this account or from this address. Sign-in is locked for "
@@ -66,6 +71,10 @@ class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         """A refused attempt (slowed or locked) never reaches the password check; audit it (log-in monitoring)."""
         login = str(credentials.get("email") or credentials.get("username") or "")
+        if policy.password_refused(login):  # before any password check: the same answer for every address
+            with transaction.atomic():
+                audit.record("auth.login_refused", data={"why": "sso only", "person": login[:254].lower()})
+            raise ValidationError(policy.password_refused_message())
         try:
             wait = seconds_to_wait(login)
             if wait:  # checked first: an attempt made too soon does not reach allauth's counters either
@@ -83,7 +92,45 @@ class AccountAdapter(DefaultAccountAdapter):
         super().authentication_failed(request, **credentials)
         record_login_failure(str(credentials.get("email") or credentials.get("username") or ""))
 
+    def get_login_stages(self) -> list[str]:
+        """allauth's stages, with an MFA stage that can trust the identity provider's second factor."""
+        mfa_stage = "allauth.mfa.stages.AuthenticateStage"
+        return ["roles.oidc.stages.AuthenticateStage" if s == mfa_stage else s for s in super().get_login_stages()]
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict]:
+        """An SSO person re-authenticates at their identity provider (prompt=login), not with a password."""
+        methods = super().get_reauthentication_methods(user)
+        request = getattr(self, "request", None)
+        sso_method = oidc_session.reauthentication_method(request, user)
+        if sso_method is None:
+            return methods
+        if request is not None and (
+            oidc_session.sso_provider_of_session(request, user) or policy.password_refused(user)
+        ):
+            methods = [m for m in methods if m["id"] != "reauthenticate"]
+        return [sso_method, *methods]
+
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        """After an SSO session: the provider's end_session_endpoint, so the IdP session ends too.
+
+        allauth asks for this URL while the person is still signed in, just before it signs them out.
+        """
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            end_session = oidc_session.end_session_url(request, user)
+            if end_session:
+                return end_session
+        return super().get_logout_redirect_url(request)
+
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        methods = {r.get("method") for r in get_authentication_records(request, user)}
+        if "socialaccount" not in methods and policy.password_refused(user):  # passkeys, codes: not SSO either
+            with transaction.atomic():
+                audit.record(
+                    "auth.login_refused", actor=user, subject=user, data={"why": "sso only", "person": user.email}
+                )
+            messages.error(request, policy.password_refused_message())
+            return redirect("account_login")
         expires = getattr(user, "access_expires_on", None)
         if expires is not None and expires < timezone.localdate():
             with transaction.atomic():
@@ -96,47 +143,115 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().pre_login(request, user, **kwargs)
 
 
+def _app_settings(sociallogin: SocialLogin) -> dict[str, Any]:
+    try:
+        return dict(sociallogin.account.get_provider().app.settings or {})
+    except Exception:  # a provider no longer configured: none of its switches apply
+        return {}
+
+
 def verified_emails(sociallogin: SocialLogin) -> list[str]:
-    """The addresses the identity provider vouches for; an unverified one never matches an account."""
-    return [address.email.strip().lower() for address in sociallogin.email_addresses if address.verified]
+    """The addresses the identity provider vouches for; an unverified one never matches an account.
+
+    A provider that sends no email_verified at all (Microsoft Entra ID, for one) vouches for its addresses only
+    when its "emails_verified_by_organisation" setting says so (off by default); an explicit false never counts.
+    """
+    claims = sso.claims_of(sociallogin)
+    by_organisation = bool(_app_settings(sociallogin).get("emails_verified_by_organisation"))
+    return [
+        address.email.strip().lower()
+        for address in sociallogin.email_addresses
+        if address.verified or (by_organisation and "email_verified" not in claims)
+    ]
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Single sign-on: a person signs in as the account with the same VERIFIED e-mail, and only then."""
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        provider = sociallogin.account.provider
+        id_token = (sociallogin.account.extra_data or {}).get("id_token") or {}
+        oidc_mfa.note_sign_in(
+            request,
+            provider,
+            sociallogin.account.uid,
+            oidc_mfa.idp_vouches_for_mfa(_app_settings(sociallogin), id_token),
+        )
+        groups_claim = _app_settings(sociallogin).get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM
         if sociallogin.is_existing:
+            if not sociallogin.user.is_active:
+                self._refuse(request, provider, "deactivated", person=sociallogin.user.email)
+            oidc_mapping.sso_claims_apply(
+                person=sociallogin.user,
+                provider_id=provider,
+                claims=sso.claims_of(sociallogin),
+                groups_claim=groups_claim,
+            )
             return
         emails = verified_emails(sociallogin)
         person = User.objects.filter(email__in=emails).first() if emails else None
         if person is not None:
+            if not person.is_active:
+                self._refuse(request, provider, "deactivated", person=person.email)
             with transaction.atomic():
                 audit.record(
                     "auth.sso_connected",
                     actor=person,
                     subject=person,
-                    data={"provider": sociallogin.account.provider, "person": person.email},
+                    data={"person": person.email, "provider": provider},
                 )
             sociallogin.connect(request, person)
+            oidc_mapping.sso_claims_apply(
+                person=person, provider_id=provider, claims=sso.claims_of(sociallogin), groups_claim=groups_claim
+            )
             return
         if not self.is_open_for_signup(request, sociallogin):
-            claimed = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
-            with transaction.atomic():
-                audit.record(
-                    "auth.sso_refused",
-                    data={
-                        "provider": sociallogin.account.provider,
-                        "person": claimed[:254].lower(),
-                        "verified": bool(emails),
-                        "ip": client_ip(request),
-                    },
-                )
-            messages.error(
+            claimed = (sociallogin.email_addresses[0].email if sociallogin.email_addresses else "")[:254].lower()
+            known = User.objects.filter(email=claimed).exists() if claimed else False
+            self._refuse(
                 request,
-                "Single sign-on worked, but no account here has that verified e-mail address. "
-                "Ask the compliance officer to add you.",
+                provider,
+                "unverified e-mail" if claimed and not emails else "unknown e-mail",
+                person=claimed,  # the address claimed; "known" says whether someone here has it
+                known=known,
+                verified=bool(emails),
             )
-            raise ImmediateHttpResponse(redirect("account_login"))
+
+    def _refuse(self, request: HttpRequest, provider: str, reason: str, person: str | None = None, **data: Any) -> None:
+        sso.audit_refusal(request, provider, reason, person=person, **data)
+        request.session.pop(oidc_session.ID_TOKEN_KEY, None)
+        request.session.pop(oidc_mfa.IDP_MFA_KEY, None)
+        messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["unknown e-mail"]))
+        raise ImmediateHttpResponse(redirect("account_login"))
+
+    def on_authentication_error(
+        self,
+        request: HttpRequest,
+        provider: Any,
+        error: Any = None,
+        exception: Any = None,
+        extra_context: Any = None,
+    ) -> None:
+        """Every refused callback is an audit event, and the person sees what to do next."""
+        reason = sso.callback_refusal_reason(error, exception, extra_context or {})
+        sso.audit_refusal(
+            request, getattr(provider, "sub_id", str(provider)), reason, detail=str(exception or "")[:300]
+        )
+        messages.error(request, sso.REFUSAL_MESSAGES.get(reason, sso.REFUSAL_MESSAGES["refused"]))
+        raise ImmediateHttpResponse(redirect("account_login"))
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:
+        """A person SSO may create (the policy allows it): through person_create, with the mapped role."""
+        settings_ = _app_settings(sociallogin)
+        person = oidc_mapping.sso_person_create(
+            email=verified_emails(sociallogin)[0],
+            provider_id=sociallogin.account.provider,
+            claims=sso.claims_of(sociallogin),
+            groups_claim=settings_.get("groups_claim") or oidc_mapping.DEFAULT_GROUPS_CLAIM,
+        )
+        sociallogin.user = person
+        sociallogin.save(request)
+        return person
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         """Only when the compliance officer allows SSO to create people, and only with a verified address."""

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from hipaa_training import audit
 from hipaa_training.admin_utils import ReadOnlyAdmin
 
-from . import services
+from . import access, services
 from .access import require_recent_authentication
 from .http import signed_in_user
 from .models import (
@@ -30,6 +30,7 @@ from .models import (
     User,
     WorkforceRole,
 )
+from .oidc import admin as _sso_admin  # noqa: F401  (registers the SSO claims mapping)
 from .reminders.policy import POLICY_FIELDS, reminder_policy_update
 from .security import security_policy_update
 
@@ -208,7 +209,16 @@ class AssignmentAdmin(ReadOnlyAdmin):
 class SecurityPolicyForm(forms.ModelForm):
     class Meta:
         model = SecurityPolicy
-        fields = ["require_mfa_for_everyone", "sso_may_create_accounts"]
+        fields = ["require_mfa_for_everyone", "sso_may_create_accounts", "sso_only", "break_glass_account"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        account = data.get("break_glass_account")
+        if data.get("sso_only") and account is None:
+            self.add_error("break_glass_account", "Name the break-glass administrator before turning passwords off.")
+        if account is not None and not (account.is_active and access.is_administrator(account)):
+            self.add_error("break_glass_account", "The break-glass account must be an active administrator.")
+        return data
 
 
 @admin.register(SecurityPolicy)
@@ -216,7 +226,7 @@ class SecurityPolicyAdmin(admin.ModelAdmin):
     """One row; the compliance officer edits it, re-authenticating first; every change is audited."""
 
     form = SecurityPolicyForm
-    list_display = ["__str__", "require_mfa_for_everyone", "sso_may_create_accounts", "updated_at"]
+    list_display = ["__str__", "require_mfa_for_everyone", "sso_may_create_accounts", "sso_only", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not SecurityPolicy.objects.exists()

@@ -8,3 +8,6 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers, security  # noqa: F401
+        from .oidc import checks
+
+        checks.refuse_to_start()  # PRODUCTION=1 with a plain-http identity provider

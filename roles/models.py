@@ -225,6 +225,22 @@ class SecurityPolicy(models.Model):
         help_text="Single sign-on may create an account for a person the product does not know yet. "
         "Off: only people already in the workforce list can sign in with SSO.",
     )
+    sso_only = models.BooleanField(
+        "single sign-on only",
+        default=False,
+        help_text="Turn off password sign-in (and password reset) for everyone except the break-glass "
+        "administrator below: people sign in with the identity provider. Takes effect only while a provider is "
+        "configured.",
+    )
+    break_glass_account = models.ForeignKey(
+        "User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The one administrator who may still sign in with a password (and second factor) when the "
+        "identity provider is down. Required for 'single sign-on only'.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -237,6 +253,39 @@ class SecurityPolicy(models.Model):
     @classmethod
     def current(cls) -> SecurityPolicy:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class SSOClaimMapping(models.Model):
+    """One value of the identity provider's groups claim, and what it means here (applied at each SSO sign-in)."""
+
+    ACCESS_GROUPS = [
+        ("", "no change"),
+        ("employee", "employee"),
+        ("manager", "manager"),
+        ("compliance officer", "compliance officer"),
+        ("auditor", "auditor"),
+    ]
+
+    provider_id = models.CharField(
+        max_length=100, blank=True, help_text="The provider (OIDC_PROVIDER_ID); blank: every configured provider."
+    )
+    claim_value = models.CharField(
+        max_length=200, help_text="A value of the groups (or roles) claim, exactly as the provider sends it."
+    )
+    workforce_role = models.ForeignKey(WorkforceRole, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    access_group = models.CharField(max_length=40, blank=True, choices=ACCESS_GROUPS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SSO group mapping"
+        ordering = ["provider_id", "claim_value"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_id", "claim_value"], name="sso_claim_mapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_value} ({self.provider_id or 'any provider'})"
 
 
 # Reminders, escalations and security bulletins.

@@ -26,6 +26,7 @@ from hipaa_training import audit
 
 from .access import COMPLIANCE_OFFICER, is_privileged, recently_authenticated
 from .models import SecurityPolicy, User
+from .oidc.mfa import session_has_idp_mfa
 
 # The Django admin's own login form would skip the second factor: send it through allauth's login instead.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -102,6 +103,7 @@ class MFARequiredMiddleware:
             and mfa_required(user)
             and not any(request.path.startswith("/" + p.lstrip("/")) for p in self.allowed_paths())
             and not has_second_factor(user)
+            and not session_has_idp_mfa(request, user)  # the identity provider's, where trusted (roles/oidc)
         ):
             messages.warning(
                 request,
@@ -176,9 +178,9 @@ def _audit_mfa_change(sender: Any, request: HttpRequest | None, user: Any, authe
         audit.record(f"auth.mfa_{verb}", actor=user, subject=user, data={"type": authenticator.type})
 
 
-def security_policy_update(*, actor: User | None, **changes: bool) -> SecurityPolicy:
+def security_policy_update(*, actor: User | None, **changes: Any) -> SecurityPolicy:
     """Change the sign-in policy (person or entity authentication, 45 CFR 164.312(d)); audited."""
-    allowed = {"require_mfa_for_everyone", "sso_may_create_accounts"}
+    allowed = {"require_mfa_for_everyone", "sso_may_create_accounts", "sso_only", "break_glass_account"}
     if set(changes) - allowed:
         raise ValueError(f"unknown fields: {sorted(set(changes) - allowed)}")
     with transaction.atomic():
@@ -188,7 +190,11 @@ def security_policy_update(*, actor: User | None, **changes: bool) -> SecurityPo
             setattr(policy, name, value)
         policy.full_clean()
         policy.save()
-        changed = {k: {"from": before[k], "to": v} for k, v in changes.items() if before[k] != v}
+
+        def label(value: Any) -> Any:  # the break-glass account is named by its e-mail
+            return getattr(value, "email", value)
+
+        changed = {k: {"from": label(before[k]), "to": label(v)} for k, v in changes.items() if before[k] != v}
         if changed:
             audit.record("security.policy_changed", actor=actor, subject=policy, data=changed)
     return policy
@@ -201,6 +207,11 @@ def _officer_edits_the_policy(sender: Any, **kwargs: Any) -> None:
     officer, _ = Group.objects.get_or_create(name=COMPLIANCE_OFFICER)
     officer.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="roles", codename__in=["view_securitypolicy", "change_securitypolicy"]
+            content_type__app_label="roles",
+            codename__in=[
+                "view_securitypolicy",
+                "change_securitypolicy",
+                *(f"{verb}_ssoclaimmapping" for verb in ("view", "add", "change", "delete")),
+            ],
         )
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from .oidc import setup_views as sso_setup_views
 from .views import bulletins, imports, people, reminders
 
 app_name = "roles"
@@ -29,4 +30,5 @@ urlpatterns = [
     path("dashboard/people/<int:person_id>/invite/", people.person_invite, name="person_invite"),
     path("dashboard/people/<int:person_id>/sessions/end/", people.person_sessions_end, name="person_sessions_end"),
     path("dashboard/import/apply/", imports.import_apply, name="import_apply"),
+    path("accounts/sso/", sso_setup_views.sso_setup, name="sso_setup"),
 ]

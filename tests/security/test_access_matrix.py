@@ -132,6 +132,8 @@ MATRIX: dict[str, dict | str] = {
     "accounts/social/connections/": same(301),
     "openid_connect_login": same(404),
     "openid_connect_callback": same(404),
+    "sso_reauthenticate": signed_in(404),
+    "roles:sso_setup": row(302, 403, 403, 403, 403, 200),  # administrators only
     "usersessions_list": signed_in(200),
     # the Django admin: staff only (the officer is staff in this matrix, as in the demo company)
     "admin:index": row(302, 302, 302, 200, 302, 200),

@@ -109,6 +109,17 @@ def test_the_dashboard_and_the_learner_pages_fit_at_1280_and_375_px(live_server,
                     page.goto(live_server.url + path)
                     assert "/accounts/" not in page.url or who == "anonymous", f"{name}: sent to {page.url}"
                     page.screenshot(path=str(shots / f"{name}-{width}.png"))
+                    text = page.inner_text("main")
+                    if name == "sign-in" and "sign up" in text.lower():
+                        problems.append("the sign-in page invites people to a closed sign-up")
+                    if name == "verify-superseded" and "Valid until" in text:
+                        problems.append("a superseded certificate's page says 'Valid until'")
+                    columns = page.evaluate(
+                        "() => [...document.querySelectorAll('.facts')]"
+                        ".map(e => getComputedStyle(e).gridTemplateColumns.split(' ').length)"
+                    )
+                    if width == 375 and any(n > 1 for n in columns):
+                        problems.append(f"{name} at 375px: facts in {columns} columns")
                     page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
                     if width == 375:
                         page.screenshot(path=str(shots / f"{name}-{width}-open.png"), full_page=True)

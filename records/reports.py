@@ -11,8 +11,10 @@ Each function runs a fixed number of GROUP BY queries, whatever the size of the 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,16 +90,22 @@ def on_time_q(day: dt.date) -> Q:
     return done_q(day) & Q(completed_at__date__lte=F("due_on"))
 
 
+def existed_q(day: dt.date) -> Q:
+    """The assignment existed at the end of `day` and its person was still in the workforce."""
+    end = end_of_day(day)
+    return (
+        (Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=end))
+        & (Q(user__terminated_on__isnull=True) | Q(user__terminated_on__gt=day))
+        & Q(assigned_on__lte=day, created_at__lt=end)
+    )
+
+
 def assignments_as_of(filters: Filters) -> QuerySet[Assignment]:
     """Assignments that existed on filters.as_of for people in the workforce that day, narrowed by the filters."""
-    day = filters.as_of
-    end = end_of_day(day)
-    qs = Assignment.objects.filter(
-        Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=end),
-        Q(user__terminated_on__isnull=True) | Q(user__terminated_on__gt=day),
-        assigned_on__lte=day,
-        created_at__lt=end,
-    )
+    return _narrowed(Assignment.objects.filter(existed_q(filters.as_of)), filters)
+
+
+def _narrowed(qs: QuerySet[Assignment], filters: Filters) -> QuerySet[Assignment]:
     if filters.department_id:
         qs = qs.filter(user__department_id=filters.department_id)
     if filters.role_id:
@@ -123,6 +131,10 @@ class Cell:
     def percent(self) -> int | None:
         return percent(self.done, self.total)
 
+    @property
+    def band(self) -> str:
+        return heat(self)
+
 
 @dataclass
 class Matrix:
@@ -133,6 +145,23 @@ class Matrix:
     cells: dict[tuple[int | None, int], Cell]
     row_totals: dict[int | None, Cell]
     column_totals: dict[int, Cell]
+    short: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def heads(self) -> list[tuple[int, str, str]]:
+        """(id, full title, short label) of each module column."""
+        return [(key, title, self.short.get(key, title)) for key, title in self.columns]
+
+    def labelled(self) -> list[tuple[str, list[tuple[str, Cell | None]], Cell]]:
+        """The table's rows with each cell's module short label, for tables that stack on phones."""
+        return [
+            (
+                label,
+                [(self.short.get(col, title), self.cells.get((key, col))) for col, title in self.columns],
+                self.row_totals[key],
+            )
+            for key, label in self.rows
+        ]
 
     def table(self) -> list[tuple[str, list[Cell | None], Cell]]:
         return [
@@ -153,11 +182,13 @@ class _MatrixBuilder:
     cells: dict[tuple[int | None, int], Cell] = field(default_factory=dict)
     row_totals: dict[int | None, Cell] = field(default_factory=dict)
     column_totals: dict[int, Cell] = field(default_factory=dict)
+    short: dict[int, str] = field(default_factory=dict)
 
     def add(self, g: dict[str, Any]) -> None:
         row_key, col = g[self.key], g["course_id"]
         self.rows[row_key] = g[self.label] or self.empty
         self.columns[col] = g["course__title"]
+        self.short[col] = short_label(g["course__slug"], g["course__title"])
         for cell in (
             self.cells.setdefault((row_key, col), Cell()),
             self.row_totals.setdefault(row_key, Cell()),
@@ -170,10 +201,12 @@ class _MatrixBuilder:
     def matrix(self) -> Matrix:
         return Matrix(
             rows=sorted(self.rows.items(), key=lambda kv: kv[1].lower()),
-            columns=sorted(self.columns.items(), key=lambda kv: kv[1].lower()),
+            # The modules most people take first, then by title.
+            columns=sorted(self.columns.items(), key=lambda kv: (-self.column_totals[kv[0]].total, kv[1].lower())),
             cells=self.cells,
             row_totals=self.row_totals,
             column_totals=self.column_totals,
+            short=self.short,
         )
 
 
@@ -187,6 +220,7 @@ def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
             "user__department__name",
             "course_id",
             "course__title",
+            "course__slug",
         )
         .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
         .order_by()
@@ -347,6 +381,85 @@ def audit_state() -> dict[str, Any]:
     return {"head": head, "anchor": latest_anchor()}
 
 
+# Short column heads for the heat map; the full title is on hover and in the key beside it. Modules are
+# data, so a course not named here gets the first word of its title.
+SHORT_LABELS = {
+    "security-awareness": "Security",
+    "privacy-essentials": "Privacy",
+    "leadership-oversight": "Leaders",
+    "billing-privacy": "Billing",
+    "patient-communication": "Patients",
+    "privileged-access-security": "Admin IT",
+    "compliance-program": "Program",
+    "confidentiality-basics": "Confid.",
+}
+
+
+def short_label(slug: str, title: str) -> str:
+    return SHORT_LABELS.get(slug) or (title.split() or [title])[0][:10]
+
+
+TREND_MONTHS = 12
+
+
+def trend_days(as_of: dt.date) -> list[dt.date]:
+    """The as-of day and the same day of each of the 11 months before it, oldest first."""
+    return [_add_months(as_of, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def trend(filters: Filters) -> dict[str, Any]:
+    """Percent complete and overdue at each of the last 12 months' points, from ONE aggregate query, drawn as a
+    server-rendered SVG line (viewBox 420 x 225: plot from x 40 to 405, y 20 (100%) to 190 (0%))."""
+    days = trend_days(filters.as_of)
+    aggregates: dict[str, Any] = {}
+    for i, day in enumerate(days):
+        exists = existed_q(day)
+        aggregates[f"t{i}"] = Count("id", filter=exists)
+        aggregates[f"d{i}"] = Count("id", filter=exists & done_q(day))
+        aggregates[f"o{i}"] = Count("id", filter=exists & overdue_q(day))
+    counts = _narrowed(Assignment.objects.all(), filters).order_by().aggregate(**aggregates)
+    points = []
+    step = 365 / (len(days) - 1)
+    for i, day in enumerate(days):
+        total, done, overdue = counts[f"t{i}"] or 0, counts[f"d{i}"] or 0, counts[f"o{i}"] or 0
+        value = percent(done, total)
+        x = round(40 + i * step, 1)
+        y = round(190 - 1.7 * (value or 0), 1)
+        points.append(
+            {
+                "day": day,
+                "total": total,
+                "done": done,
+                "overdue": overdue,
+                "percent": value,
+                "x": x,
+                "y": y,
+                "label_y": y - 8 if y > 34 else y + 16,
+            }
+        )
+    drawn = [p for p in points if p["percent"] is not None]
+    return {
+        "points": points,
+        "line": " ".join(f"{p['x']},{p['y']}" for p in drawn),
+        "grid": [{"value": v, "y": round(190 - 1.7 * v, 1)} for v in (0, 25, 50, 75, 100)],
+    }
+
+
+def heat(cell: Cell | None) -> str:
+    """The heat map's band for a cell, said in words too (the cell's text gives the figure)."""
+    if cell is None or cell.percent is None:
+        return "none"
+    if cell.percent >= 90:
+        return "good"
+    return "fair" if cell.percent >= 70 else "poor"
+
+
 @dataclass
 class Dashboard:
     filters: Filters
@@ -366,6 +479,12 @@ class Dashboard:
     audit_state: dict[str, Any] | None = None
     module_chart: dict[str, Any] = field(default_factory=dict)
     role_chart: dict[str, Any] = field(default_factory=dict)
+    trend: dict[str, Any] = field(default_factory=dict)
+    headline_rows: int = 5  # how many overdue people the first screen shows
+
+    @property
+    def overdue_top(self) -> list[Assignment]:
+        return self.overdue_list[: self.headline_rows]
 
     @property
     def percent(self) -> int | None:
@@ -444,7 +563,19 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         audit_state=audit_state() if with_audit_state else None,
         module_chart=_chart(by_role, columns=True),
         role_chart=_chart(by_role, columns=False),
+        trend=trend(filters),
     )
+
+
+LISTS: dict[str, Callable[[dt.date], Q]] = {"overdue": overdue_q, "due-soon": due_soon_q}
+
+
+def assignment_list(filters: Filters, kind: str, limit: int = 1000) -> tuple[int, list[Assignment]]:
+    """The whole overdue or due-soon list for the filters (2 queries): its length and its first `limit` rows."""
+    qs = assignments_as_of(filters).filter(LISTS[kind](filters.as_of))
+    related = ("user", "user__department", "user__workforce_role", "course")
+    rows = list(qs.select_related(*related).order_by("due_on", "user__full_name", "pk")[:limit])
+    return (len(rows) if len(rows) < limit else qs.count()), rows
 
 
 def filter_choices() -> dict[str, list[Any]]:

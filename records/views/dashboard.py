@@ -58,13 +58,51 @@ def _page(request: HttpRequest, template: str, *, manager_id: int | None = None,
     form = FilterForm(request.GET or None, choices=reports.filter_choices())
     filters = form.filters(manager_id=manager_id)
     data = reports.dashboard(filters, with_audit_state=manager_id is None)
-    return render(request, template, {"form": form, "d": data, "today": timezone.localdate(), **context})
+    return render(
+        request,
+        template,
+        {"form": form, "d": data, "today": timezone.localdate(), "query": request.GET.urlencode(), **context},
+    )
 
 
 @require_GET
 @access.access_required(access.COMPLIANCE_OFFICER)
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request, "records/dashboard.html", scope="workforce")
+
+
+LIST_TITLES = {"overdue": "Overdue training", "due-soon": "Training due in the next 30 days"}
+
+
+def _list_page(request: HttpRequest, kind: str) -> HttpResponse:
+    form = FilterForm(request.GET or None, choices=reports.filter_choices())
+    filters = form.filters()
+    count, rows = reports.assignment_list(filters, kind)
+    return render(
+        request,
+        "records/dashboard_full_list.html",
+        {
+            "form": form,
+            "d": {"filters": filters},
+            "kind": kind,
+            "title": LIST_TITLES[kind],
+            "count": count,
+            "rows": rows,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_GET
+@access.access_required(access.COMPLIANCE_OFFICER)
+def overdue(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _list_page(request, "overdue")
+
+
+@require_GET
+@access.access_required(access.COMPLIANCE_OFFICER)
+def due_soon(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _list_page(request, "due-soon")
 
 
 @require_GET

@@ -358,7 +358,7 @@ def test_security_reminder_acknowledgement_on_the_dashboard_and_in_the_export(
     page = login(compliance_officer).get(reverse("records:dashboard")).content.decode()
     section = page[page.index('id="security-reminders"') :]
     assert "Invoice phishing" in section
-    assert f"<td>{delivered}</td><td>1</td>" in section.replace(" ", "").replace("\n", "")
+    assert f"<td>{delivered}</td><td>1(25%)</td>" in section.replace(" ", "").replace("\n", "")
 
     response = login(compliance_officer).get(reverse("records:audit_export", args=["reminders"]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -366,3 +366,58 @@ def test_security_reminder_acknowledgement_on_the_dashboard_and_in_the_export(
     assert len(body) == delivered
     acknowledged = {r[header.index("email")]: r[header.index("acknowledged_at")] for r in body}
     assert acknowledged[employee.email] and not acknowledged[outsider.email]
+
+
+def test_the_first_screen_shows_the_heat_map_the_trend_and_the_top_of_the_overdue_list(
+    login, compliance_officer, workforce, settings
+):
+    settings.DASHBOARD_LIST_LIMIT = 25
+    client = login(compliance_officer)
+    billing = WorkforceRole.objects.get(slug="billing")
+    html = client.get(reverse("records:dashboard"), {"role": billing.pk}).content.decode()
+    # The heat map: short column heads, the full title on hover and in the key.
+    heat = html[html.index('id="heatmap-role"') : html.index('id="trend"')]
+    assert '<abbr title="Privacy essentials">Privacy</abbr>' in heat
+    assert "<dt>Privacy</dt><dd>Privacy essentials</dd>" in heat
+    assert 'class="heat-poor"' in heat or 'class="heat-fair"' in heat or 'class="heat-good"' in heat
+    # The trend: an SVG drawn here and its table, each point what the records said that day.
+    assert '<svg class="trend"' in html and 'id="trend-table"' in html
+    for point in response_trend(client, billing.pk):
+        expected = count(point["day"], role=billing.name)
+        assert (point["total"], point["done"], point["overdue"]) == (
+            expected["total"],
+            expected["done"],
+            expected["overdue"],
+        )
+    # The top of the overdue list, and a link to all of it with the filters kept.
+    link = f"{reverse('records:dashboard_overdue')}?role={billing.pk}"
+    assert f'href="{link}"' in html
+    page = client.get(link)
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    assert sorted(a.pk for a in rows) == count(today(), role=billing.name)["overdue_ids"]
+    assert all(a.user.workforce_role_id == billing.pk for a in rows)
+    assert f"({len(rows)})" in page.content.decode()
+
+
+def response_trend(client, role_id: int) -> list[dict]:
+    response = client.get(reverse("records:dashboard"), {"role": role_id})
+    points = response.context["d"].trend["points"]
+    assert len(points) == 12 and points[-1]["day"] == today()
+    return points
+
+
+def test_the_full_lists_count_their_queries_whatever_their_length(login, compliance_officer):
+    client = login(compliance_officer)
+    client.get(reverse("records:dashboard_overdue"))
+    grow(5, 0)
+    small = (
+        _queries(client, reverse("records:dashboard_overdue")),
+        _queries(client, reverse("records:dashboard_due_soon")),
+    )
+    grow(40, 5)
+    large = (
+        _queries(client, reverse("records:dashboard_overdue")),
+        _queries(client, reverse("records:dashboard_due_soon")),
+    )
+    assert small == large

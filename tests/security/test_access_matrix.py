@@ -61,6 +61,8 @@ MATRIX: dict[str, dict | str] = {
     "records:verify": same(200),  # public
     # the compliance officer's dashboard, the manager's team, transcripts (the employee's, whose manager asks)
     "records:dashboard": row(302, 403, 403, 200, 403, 403),
+    "records:dashboard_overdue": row(302, 403, 403, 200, 403, 403),  # the full lists behind the first screen
+    "records:dashboard_due_soon": row(302, 403, 403, 200, 403, 403),
     "records:team": row(302, 403, 200, 403, 403, 403),
     "records:transcript": row(302, 200, 200, 200, 200, 404),  # their own; anyone else who may not see them: 404
     # the auditors' evidence (compliance officers too); the report download is the auditor's own job

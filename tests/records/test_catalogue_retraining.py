@@ -59,6 +59,10 @@ def test_corrected_modules_are_material_new_versions_and_the_demo_is_retrained(s
     }
     assert OLD_BULLET in old["privacy-essentials"].lessons.get(position=7).body_markdown
     completions, open_before = Completion.objects.count(), set(Assignment.objects.open().values_list("pk", flat=True))
+    # The demo's year has its own retraining wave already; what the load adds is what is new.
+    earlier_retraining = set(Assignment.objects.filter(reason=Assignment.NEW_VERSION).values_list("pk", flat=True))
+    open_modules = set(Assignment.objects.open().values_list("user_id", "course_id"))
+    last_cycle = {(a.user_id, a.course_id): a.cycle for a in Assignment.objects.order_by("cycle")}
 
     with TestCase.captureOnCommitCallbacks(execute=True):  # the publication's signal runs after its commit
         results = {r.slug: r for r in load_catalog(CATALOG)}
@@ -76,8 +80,11 @@ def test_corrected_modules_are_material_new_versions_and_the_demo_is_retrained(s
         .body_markdown
     )
 
-    retraining = Assignment.objects.filter(reason=Assignment.NEW_VERSION)
-    expected = {(c.user_id, c.assignment.course_id, c.assignment.cycle + 1) for c in done_on_old}
+    retraining = Assignment.objects.filter(reason=Assignment.NEW_VERSION).exclude(pk__in=earlier_retraining)
+    trained = {(c.user_id, c.assignment.course_id) for c in done_on_old}
+    # Everyone trained on an old version is retrained, once, in their next cycle; an open module already covers it.
+    expected = {(*key, last_cycle[key] + 1) for key in trained - open_modules}
+    assert len(expected) >= 10
     assert set(retraining.values_list("user_id", "course_id", "cycle")) == expected
     assert all(a.is_open and a.due_on == today + dt.timedelta(days=30) for a in retraining)
     # Nobody with the module still open is assigned it twice; the old completions stay as they were.

@@ -41,6 +41,10 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+# How many proxies in front of the product are ours (the TLS proxy: 1). Every client address (sign-in limits,
+# /verify/, audit events, attestations) is read by hipaa_training.net.client_ip, which believes exactly that
+# many X-Forwarded-For entries from the right; 0 ignores the header.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="Demo Medical Billing, Inc.")
@@ -201,10 +205,11 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
-# Login rate limits: failures per address and per account; a locked account refuses even the right password.
+# Login rate limits: failures per account lock it (a locked account refuses even the right password); failures
+# per address only slow that address down (roles.adapters), so one address cannot lock out everyone behind it.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/15m/key",
+    "login_failed": "5/15m/key",
     "reset_password": "5/m/ip,3/m/key",
     "reauthenticate": "10/m/user",
 }

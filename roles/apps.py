@@ -7,4 +7,4 @@ class RolesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers, security  # noqa: F401
+        from . import identity, receivers, security  # noqa: F401

@@ -18,6 +18,7 @@ from django.utils import timezone
 from hipaa_training import audit
 
 from .assignments import SyncResult, sync_assignments
+from .identity import email_change_record
 from .models import Assignment, Department, Requirement, User, WorkforceRole
 
 TRACKED_FIELDS = {
@@ -108,6 +109,9 @@ def person_update(*, person: User, actor: User | None = None, **changes: Any) ->
         for name, value in changes.items():
             setattr(person, name, value)
         person.full_clean(exclude=["password"])
+        if "email" in changes and before["email"] != person.email:
+            email_change_record(person=person, old=before["email"], actor=actor)
+            changes = {k: v for k, v in changes.items() if k != "email"}
         person.save()
         for name, action in TRACKED_FIELDS.items():
             if name in changes and before[name] != changes[name]:

@@ -117,3 +117,19 @@ def test_migrate_creates_the_cache_table(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master")}
     assert "django_cache" in tables
+
+
+def test_the_products_flush_refuses_and_the_evidence_stays(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "fresh.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}", "VAR_DIR": str(tmp_path)}
+    assert _manage("migrate", "--noinput", **env).returncode == 0
+    assert _manage("load_default_roles", **env).returncode == 0
+    events = sqlite3.connect(database).execute("SELECT count(*) FROM hipaa_training_auditevent").fetchone()[0]
+    assert events > 0
+    result = _manage("flush", "--noinput", **env)
+    assert result.returncode != 0
+    assert "flush is refused" in result.stderr
+    after = sqlite3.connect(database).execute("SELECT count(*) FROM hipaa_training_auditevent").fetchone()[0]
+    assert after == events

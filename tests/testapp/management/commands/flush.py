@@ -1,6 +1,7 @@
-"""`flush`, made to work with append-only tables: lifts the triggers, empties, puts them back.
+"""`flush` for the test suite only: lifts the append-only triggers, empties every table, puts them back.
 
-Django's test runner flushes between transactional tests; nothing in the product calls this.
+pytest-django flushes the database after each transactional test. This app is installed by tests/settings.py
+alone, so the product's own `flush` (hipaa_training) refuses, and no product command can empty the evidence.
 """
 
 from __future__ import annotations

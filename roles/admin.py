@@ -31,6 +31,7 @@ from .models import (
 )
 from .reminders.policy import POLICY_FIELDS, reminder_policy_update
 from .security import security_policy_update
+from .validators import CHECKS
 
 PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
 
@@ -39,6 +40,20 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = User
         fields = [*PERSON_FIELDS, "reminder_digest", "groups", "is_staff"]
+
+    def _plausible(self, name: str) -> Any:
+        value = self.cleaned_data.get(name)
+        if name in self.changed_data:
+            problem = CHECKS[name](value)
+            if problem:
+                raise forms.ValidationError(problem)
+        return value
+
+    def clean_hire_date(self) -> Any:
+        return self._plausible("hire_date")
+
+    def clean_access_expires_on(self) -> Any:
+        return self._plausible("access_expires_on")
 
 
 @admin.register(User)

@@ -20,6 +20,7 @@ from hipaa_training import audit
 from .assignments import SyncResult, sync_assignments
 from .identity import email_change_record
 from .models import Assignment, Department, Requirement, User, WorkforceRole
+from .validators import check_person_dates
 
 TRACKED_FIELDS = {
     "workforce_role": "person.role_changed",
@@ -50,6 +51,7 @@ def person_create(
     invite: bool = True,
 ) -> User:
     """Add a workforce member, assign what their role requires, and invite them (45 CFR 164.530(b)(2)(i)(B))."""
+    check_person_dates({"hire_date": hire_date, "access_expires_on": access_expires_on})
     with transaction.atomic():
         person = User.objects.create_user(
             email=email,
@@ -104,6 +106,7 @@ def person_update(*, person: User, actor: User | None = None, **changes: Any) ->
     unknown = set(changes) - {f.name for f in User._meta.get_fields()}
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
+    check_person_dates({k: v for k, v in changes.items() if getattr(person, k) != v})
     with transaction.atomic():
         before = {name: getattr(person, name) for name in changes}
         for name, value in changes.items():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -28,6 +29,10 @@ class ReminderPolicyForm(forms.ModelForm):
         return data
 
 
+SEND_AT_GRACE = dt.timedelta(hours=1)  # the form's "now" ages while the officer writes
+SEND_AT_MAX_AHEAD = dt.timedelta(days=366)
+
+
 class BulletinForm(forms.Form):
     AUDIENCES = [("everyone", "The whole workforce"), ("roles", "Only the workforce roles chosen below")]
 
@@ -54,3 +59,14 @@ class BulletinForm(forms.Form):
         if data.get("audience") == "roles" and not data.get("roles"):
             self.add_error("roles", "Choose at least one workforce role, or send it to the whole workforce.")
         return data
+
+    def clean_send_at(self) -> Any:
+        """Now or later, within a year: a reminder dated in the past would never be sent as scheduled, and one
+        centuries ahead is a typo."""
+        send_at = self.cleaned_data["send_at"]
+        now = timezone.now()
+        if send_at < now - SEND_AT_GRACE:
+            raise forms.ValidationError("Choose now or a time in the future (this one has passed).")
+        if send_at > now + SEND_AT_MAX_AHEAD:
+            raise forms.ValidationError("Choose a time within the next year.")
+        return send_at

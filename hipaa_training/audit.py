@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,11 +158,42 @@ def _insert(rows: list[AuditEvent]) -> None:
         row._state.db = connection.alias
 
 
+# Events recorded inside `deferred()` wait here and are appended together at its end.
+_pending: ContextVar[list[Event] | None] = ContextVar("audit_pending", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Collect the events recorded inside the block and append them all when it ends, in the same transaction.
+
+    For long transactions (a workforce import of thousands of rows): the chain's lock is held from the
+    append to the commit, so taking it at the first row would make every sign-in and lesson view wait for the
+    whole import. Inside the block, `record` returns the event unsaved (no sequence number or hash yet). If the
+    block raises, nothing is appended and the caller's transaction fails with it. Must run inside atomic().
+    """
+    if _pending.get() is not None:  # nested: the outer block appends
+        yield
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.deferred() must run inside a transaction")
+    pending: list[Event] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    record_many(pending)
+
+
 def record_many(events: Iterable[Event]) -> list[AuditEvent]:
     """Append several events in one go: a constant number of queries, whatever their number."""
     events = list(events)
     if not events:
         return []
+    pending = _pending.get()
+    if pending is not None:
+        pending.extend(events)
+        return [AuditEvent(action=e.action, data=_json_safe(e.data or {})) for e in events]
     # No savepoint: if the append fails, the caller's whole transaction must fail with it.
     with transaction.atomic(savepoint=False):
         seq, prev = _lock_head()

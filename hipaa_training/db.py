@@ -2,7 +2,8 @@
 
 Every model that inherits AppendOnlyModel gets triggers that refuse UPDATE and DELETE (and TRUNCATE
 on PostgreSQL). They are (re)installed after every migrate, so a new evidence table cannot be
-forgotten. The only code path that lifts them is the `flush` command used by tests.
+forgotten. The only code path that lifts them is the test suite's `flush` (tests/testapp); the product's
+`flush` refuses.
 """
 
 from __future__ import annotations

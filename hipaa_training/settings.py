@@ -41,6 +41,10 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+# How many proxies in front of the product are ours (the TLS proxy: 1). Every client address (sign-in limits,
+# /verify/, audit events, attestations) is read by hipaa_training.net.client_ip, which believes exactly that
+# many X-Forwarded-For entries from the right; 0 ignores the header.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ORGANIZATION_NAME = env.str("ORGANIZATION_NAME", default="Demo Medical Billing, Inc.")
@@ -74,6 +78,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "hipaa_training.input.RejectUnusableInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -154,15 +159,13 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis is the broker (below) and, when set, the cache; unset: an in-process cache and tasks in-process.
+# Redis is the broker (below) and nothing else: background work only, so with Redis down people still sign in,
+# train and export, and the tasks wait for the sweeps.
 REDIS_URL = env.str("REDIS_URL", default="")
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# The cache holds sign-in limits, lockouts and the /verify/ limit, which every web process must share. Default:
+# a table in the database (created by migrate, hipaa_training.apps), so it is up whenever the product is.
+# CACHE_URL=redis://... (or locmemcache:// for one process) chooses another on purpose.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://django_cache")}
 
 # --- Accounts and MFA ---
 AUTH_USER_MODEL = "roles.User"
@@ -206,10 +209,11 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
-# Login rate limits: failures per address and per account; a locked account refuses even the right password.
+# Login rate limits: failures per account lock it (a locked account refuses even the right password); failures
+# per address only slow that address down (roles.adapters), so one address cannot lock out everyone behind it.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/15m/key",
+    "login_failed": "5/15m/key",
     "reset_password": "5/m/ip,3/m/key",
     "reauthenticate": "10/m/user",
 }
@@ -346,6 +350,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "sync-assignments": {"task": "roles.sync_assignments", "schedule": crontab(hour=2, minute=0)},
     "records-certificate-sweep": {"task": "records.certificate_sweep", "schedule": crontab(minute="*/15")},
+    "records-report-sweep": {"task": "records.report_sweep", "schedule": crontab(minute="*/5")},
     "send-reminders": {"task": "roles.send_reminders", "schedule": crontab(minute=15, hour="7-19")},
     "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
     "verify-audit-chain": {"task": "hipaa_training.verify_audit_chain", "schedule": crontab(hour=3, minute=30)},
@@ -387,6 +392,11 @@ AUDIT_VERIFICATION_STALE_HOURS = env.int("AUDIT_VERIFICATION_STALE_HOURS", defau
 
 # Certificate verification: public look-ups per IP per window.
 CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30), 60)
+
+# Reports and bundles: a job queued this long with no worker on it, or started this long ago and not finished,
+# is built by the sweep (records.report_sweep, every 5 minutes).
+REPORT_QUEUED_GRACE_SECONDS = env.int("REPORT_QUEUED_GRACE_SECONDS", default=120)
+REPORT_BUILD_STALE_SECONDS = env.int("REPORT_BUILD_STALE_SECONDS", default=1800)
 
 # Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
 RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)

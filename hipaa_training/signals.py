@@ -15,12 +15,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from . import audit
+from .net import client_ip
 
-
-def client_ip(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return request.META.get("REMOTE_ADDR", "")
+__all__ = ["client_ip"]
 
 
 def _user_agent(request: HttpRequest | None) -> str:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from records.views.training import home
+from roles.views.accounts import email_managed
 
 from . import views
 
@@ -13,6 +14,8 @@ admin.site.site_title = "HIPAA training"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Before allauth's own: people do not manage their e-mail addresses (roles/identity.py).
+    path("accounts/email/", email_managed, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("records.urls")),

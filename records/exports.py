@@ -24,6 +24,9 @@ from roles.models import Assignment, BulletinAcknowledgement, BulletinDelivery
 from .models import AttestationSignature, QuizAttempt
 from .reports import end_of_day
 
+# The earliest day a filter may name: no training record predates the HIPAA Security Rule (2003), and a day near
+# year 1 would overflow the date arithmetic of the "as of" rebuild.
+EARLIEST_DAY = dt.date(2000, 1, 1)
 CHUNK_SIZE = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_START)

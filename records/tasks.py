@@ -39,6 +39,21 @@ def certificate_sweep_task() -> int:
     return done
 
 
+@shared_task(name="records.report_sweep", acks_late=True)
+def report_sweep_task() -> int:
+    """Builds every report or bundle whose task was lost (queued while the broker was down, or a worker died)."""
+    from .documents.jobs import report_build, reports_waiting
+
+    done = 0
+    for job_id in reports_waiting():
+        try:
+            report_build(job_id=job_id)
+            done += 1
+        except Exception:
+            log.exception("could not build report job %s; the next sweep retries", job_id)
+    return done
+
+
 @shared_task(name="records.build_report", acks_late=True)
 def build_report_task(job_id: int) -> str:
     from .documents.jobs import report_build

@@ -7,8 +7,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from hipaa_training import audit
 from hipaa_training.admin_utils import ReadOnlyAdmin
@@ -33,6 +34,7 @@ from .models import (
 from .oidc import admin as _sso_admin  # noqa: F401  (registers the SSO claims mapping)
 from .reminders.policy import POLICY_FIELDS, reminder_policy_update
 from .security import security_policy_update
+from .validators import CHECKS
 
 PERSON_FIELDS = ["email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"]
 
@@ -41,6 +43,39 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = User
         fields = [*PERSON_FIELDS, "reminder_digest", "groups", "is_staff"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The manager widget (autocomplete) looks its value up to show it again: a value that is not an id
+        # would fail there. Drop it and say so.
+        self._bad_manager = False
+        manager = self.data.get("manager", "") if self.is_bound else ""
+        if manager and (not str(manager).strip().isdigit() or int(manager) >= 2**63):
+            data = QueryDict(mutable=True)
+            data.update(self.data)  # type: ignore[arg-type]
+            data["manager"] = ""
+            self.data = data
+            self._bad_manager = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self._bad_manager:
+            self.add_error("manager", "Choose the manager from the list.")
+        return data
+
+    def _plausible(self, name: str) -> Any:
+        value = self.cleaned_data.get(name)
+        if name in self.changed_data:
+            problem = CHECKS[name](value)
+            if problem:
+                raise forms.ValidationError(problem)
+        return value
+
+    def clean_hire_date(self) -> Any:
+        return self._plausible("hire_date")
+
+    def clean_access_expires_on(self) -> Any:
+        return self._plausible("access_expires_on")
 
 
 @admin.register(User)
@@ -106,6 +141,15 @@ class UserAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate (left the company; records are kept)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        asked = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        if not request.POST.get("select_across") and len(asked) != queryset.count():
+            self.message_user(
+                request,
+                f"{len(asked) - queryset.count()} of the chosen people do not exist (any more); nobody was "
+                "deactivated. Reload the list and choose again.",
+                messages.ERROR,
+            )
+            return
         for person in queryset.filter(is_active=True):
             services.person_deactivate(person=person, actor=signed_in_user(request))
         self.message_user(request, "Deactivated; their open assignments were cancelled and every record kept.")

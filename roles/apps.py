@@ -7,7 +7,7 @@ class RolesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers, security  # noqa: F401
+        from . import identity, receivers, security  # noqa: F401
         from .oidc import checks
 
         checks.refuse_to_start()  # PRODUCTION=1 with a plain-http identity provider

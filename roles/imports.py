@@ -27,6 +27,7 @@ from hipaa_training import audit
 
 from . import services
 from .models import Department, User, WorkforceImport, WorkforceRole
+from .validators import hire_date_problem
 
 COLUMNS = ["email", "full_name", "workforce_role", "department", "manager_email", "hire_date", "status"]
 ALIASES = {
@@ -239,11 +240,12 @@ def _read_person(
     if value["hire_date"]:
         try:
             hire_date = _parse_date(value["hire_date"])
-            services.check_hire_date(hire_date)
         except ValueError:
             errors.append(f"hire_date {value['hire_date']!r} is not a date (use YYYY-MM-DD).")
-        except ValidationError as exc:
-            errors += [f"hire_date {value['hire_date']}: {m}" for m in exc.messages]
+        else:
+            problem = hire_date_problem(hire_date)
+            if problem:
+                errors.append(f"hire_date {value['hire_date']}: {problem}")
     if value["manager_email"].lower() == email and email:
         errors.append("a person cannot be their own manager.")
     if errors:
@@ -354,8 +356,49 @@ def import_plan(
             plan.problems.append(Problem(row.line, "you cannot deactivate your own account in an import."))
             continue
         _plan_row(plan, row, person, people, departments)
+    plan.problems += _manager_cycles(rows)
     plan.new_departments = sorted(new_departments.values())
     return plan
+
+
+def _manager_cycles(rows: list[Row]) -> list[Problem]:
+    """Loops of managers the file would make (A manages B, B manages A; or longer), counting the managers of
+    people the file does not name as they are now. One problem per line of the file in a loop."""
+    in_file = {r.email: r for r in rows}
+    current = dict(User.objects.filter(manager__isnull=False).values_list("email", "manager__email"))
+
+    def manager_of(email: str) -> str | None:
+        row = in_file.get(email)
+        if row is not None:
+            return row.manager_email or None
+        return current.get(email)
+
+    problems: list[Problem] = []
+    done: set[str] = set()
+    for start in in_file:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        email: str | None = start
+        while email is not None and email not in done and email not in on_path:
+            on_path[email] = len(path)
+            path.append(email)
+            email = manager_of(email)
+        if email is not None and email in on_path:
+            loop = path[on_path[email] :]
+            lines = sorted(in_file[e].line for e in loop if e in in_file)
+            shown = " -> ".join([*loop, loop[0]])
+            where = ", ".join(str(n) for n in lines)
+            for e in loop:
+                if e in in_file:
+                    problems.append(
+                        Problem(
+                            in_file[e].line,
+                            f"managers form a loop: {shown} (each is managed by the next; lines {where}). "
+                            "Someone in the loop must have a manager outside it, or none.",
+                        )
+                    )
+        done.update(path)
+    return sorted(problems, key=lambda p: p.line or 0)
 
 
 def _plan_row(
@@ -442,19 +485,22 @@ def workforce_import_apply(*, upload_id: int, plan_sha256: str, actor: User) -> 
             )
         if plan.digest() != plan_sha256 or plan_sha256 != upload.plan_sha256:
             raise ImportRejected("The workforce changed since the preview. Review the new preview before applying.")
-        try:
-            _apply(plan, actor)
-        except ValidationError as exc:  # a rule of the services (a manager loop, say): nothing is applied
-            raise ImportRejected("; ".join(exc.messages)) from exc
-        upload.applied_at = timezone.now()
-        upload.result = plan.counts()
-        upload.save(update_fields=["applied_at", "result"])
-        audit.record(
-            "workforce.imported",
-            actor=actor,
-            subject=upload,
-            data={"file": upload.filename, "sha256": upload.sha256, **plan.counts()},
-        )
+        # The events of every row are appended together at the end: the audit chain's lock is held for the
+        # last moments of the transaction, not for the whole import (sign-ins go on meanwhile).
+        with audit.deferred():
+            try:
+                _apply(plan, actor)
+            except ValidationError as exc:  # a rule of the services (a manager loop, say): nothing is applied
+                raise ImportRejected("; ".join(exc.messages)) from exc
+            upload.applied_at = timezone.now()
+            upload.result = plan.counts()
+            upload.save(update_fields=["applied_at", "result"])
+            audit.record(
+                "workforce.imported",
+                actor=actor,
+                subject=upload,
+                data={"file": upload.filename, "sha256": upload.sha256, **plan.counts()},
+            )
     return plan
 
 

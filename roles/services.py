@@ -20,17 +20,15 @@ from django.utils import timezone
 from hipaa_training import audit
 
 from .assignments import SyncResult, sync_assignments
+from .identity import email_change_record
 from .models import Assignment, Department, DepartmentRequirement, Requirement, User, WorkforceRole
+from .validators import check_person_dates, hire_date_problem
 
 TRACKED_FIELDS = {
     "workforce_role": "person.role_changed",
     "department": "person.department_changed",
     "manager": "person.manager_changed",
 }
-
-
-EARLIEST_HIRE_DATE = dt.date(1950, 1, 1)
-HIRE_DATE_MAX_AHEAD = dt.timedelta(days=365)
 
 
 class PersonChanged(ValidationError):
@@ -60,16 +58,10 @@ def person_version(person: User) -> str:
 
 
 def check_hire_date(day: dt.date | None, today: dt.date | None = None) -> None:
-    """A plausible hire date: not before 1950, not more than a year ahead."""
-    if day is None:
-        return
-    today = today or timezone.localdate()
-    if day < EARLIEST_HIRE_DATE:
-        raise ValidationError({"hire_date": f"A hire date before {EARLIEST_HIRE_DATE:%Y} is not plausible."})
-    if day > today + HIRE_DATE_MAX_AHEAD:
-        raise ValidationError(
-            {"hire_date": f"A hire date more than a year ahead (after {today + HIRE_DATE_MAX_AHEAD}) is not plausible."}
-        )
+    """A plausible hire date (`validators.hire_date_problem`), as a ValidationError on the field."""
+    problem = hire_date_problem(day, today)
+    if problem:
+        raise ValidationError({"hire_date": problem})
 
 
 def check_manager(person: User, manager: User | None) -> None:
@@ -124,7 +116,7 @@ def person_create(
     invite: bool = True,
 ) -> User:
     """Add a workforce member, assign what their role requires, and invite them (45 CFR 164.530(b)(2)(i)(B))."""
-    check_hire_date(hire_date)
+    check_person_dates({"hire_date": hire_date, "access_expires_on": access_expires_on})
     with transaction.atomic():
         person = User.objects.create_user(
             email=email,
@@ -187,6 +179,7 @@ def person_update(
     unknown = set(changes) - {f.name for f in User._meta.get_fields()}
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
+    check_person_dates({k: v for k, v in changes.items() if getattr(person, k) != v})
     with transaction.atomic():
         _locked(person, expected_version)
         before = {name: getattr(person, name) for name in changes}
@@ -202,6 +195,9 @@ def person_update(
         for name, value in changes.items():
             setattr(person, name, value)
         person.full_clean(exclude=["password"])
+        if "email" in changes and before["email"] != person.email:
+            email_change_record(person=person, old=before["email"], actor=actor)
+            changes = {k: v for k, v in changes.items() if k != "email"}
         person.save()
         for name, action in TRACKED_FIELDS.items():
             if name in changed:

@@ -70,12 +70,22 @@ def _tasks_in_process() -> Iterator[None]:
     celery_app.conf.task_always_eager = True
 
 
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    """Rate-limit counters and cached state never leak from one test into the next."""
+def _fresh_cache(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """Rate-limit counters and cached state never leak from one test into the next.
+
+    The cache is a table in the test database (as in production), so only a test that uses the database can
+    have left anything there or needs it emptied.
+    """
     from django.core.cache import cache
 
-    cache.clear()
+    if request.node.get_closest_marker("django_db") or DB_FIXTURES & set(request.fixturenames):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            cache.clear()
     yield
 
 

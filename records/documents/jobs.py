@@ -3,15 +3,18 @@ record the outcome on the job and in the audit trail. Called from records.tasks.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import tempfile
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hipaa_training import audit
@@ -36,11 +39,28 @@ def _store(job: ReportJob, content: bytes | File) -> None:
     job.sha256, job.size = digest.hexdigest(), size
 
 
+def reports_waiting(now: dt.datetime | None = None) -> list[int]:
+    """Jobs whose build was lost: queued for a while with no worker on them (the broker was down, the message
+    was lost), or started so long ago that their worker must have died. Oldest first."""
+    now = now or timezone.now()
+    queued_before = now - dt.timedelta(seconds=settings.REPORT_QUEUED_GRACE_SECONDS)
+    started_before = now - dt.timedelta(seconds=settings.REPORT_BUILD_STALE_SECONDS)
+    waiting = ReportJob.objects.filter(
+        Q(status=ReportJob.PENDING, requested_at__lt=queued_before)
+        | Q(status=ReportJob.RUNNING, started_at__lt=started_before)
+    )
+    return list(waiting.order_by("requested_at", "pk").values_list("pk", flat=True))
+
+
 def report_build(*, job_id: int) -> ReportJob:
-    """Build a queued report or bundle. Running it again after it is done changes nothing."""
+    """Build a queued report or bundle. Running it again after it is done, or while another worker is
+    building it, changes nothing."""
     with transaction.atomic():
         job = ReportJob.objects.select_for_update().get(pk=job_id)
         if job.status == ReportJob.DONE:
+            return job
+        stale = timezone.now() - dt.timedelta(seconds=settings.REPORT_BUILD_STALE_SECONDS)
+        if job.status == ReportJob.RUNNING and job.started_at and job.started_at >= stale:
             return job
         job.status, job.started_at, job.error = ReportJob.RUNNING, timezone.now(), ""
         job.save(update_fields=["status", "started_at", "error"])

@@ -23,7 +23,7 @@ from roles import access
 from roles.http import AuthenticatedHttpRequest
 
 from ..access import get_report_job_for_user
-from ..exports import EXPORTS, ExportFilters, csv_chunks
+from ..exports import EARLIEST_DAY, EXPORTS, ExportFilters, csv_chunks
 from ..models import ReportJob
 from ..services import report_request
 
@@ -49,6 +49,8 @@ class ExportForm(forms.Form):
         for name, day in (("start", start), ("end", end), ("as_of", as_of)):
             if day and day > today:
                 self.add_error(name, "Choose today or a day in the past.")
+            elif day and day < EARLIEST_DAY:
+                self.add_error(name, f"Choose a day from {EARLIEST_DAY:%B %-d, %Y} on.")
         return data
 
     def export_filters(self) -> ExportFilters:

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hipaa_training import audit
-from hipaa_training.signals import client_ip
+from hipaa_training.net import client_ip
 from roles.http import AuthenticatedHttpRequest
 
 from ..access import get_certificate_for_user

@@ -16,6 +16,7 @@ from roles.http import AuthenticatedHttpRequest
 
 from .. import reports
 from ..access import get_person_for_user
+from ..exports import EARLIEST_DAY
 
 
 class FilterForm(forms.Form):
@@ -41,6 +42,8 @@ class FilterForm(forms.Form):
         day = self.cleaned_data.get("as_of")
         if day and day > timezone.localdate():
             raise forms.ValidationError("Choose today or a day in the past.")
+        if day and day < EARLIEST_DAY:
+            raise forms.ValidationError(f"Choose a day from {EARLIEST_DAY:%B %-d, %Y} on.")
         return day
 
     def filters(self, **extra: Any) -> reports.Filters:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from courses.models import Lesson
-from hipaa_training.signals import client_ip
+from hipaa_training.net import client_ip
 from roles.http import AuthenticatedHttpRequest
 from roles.models import Assignment
 

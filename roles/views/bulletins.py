@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from courses.markdown import render_markdown
-from hipaa_training.signals import client_ip
+from hipaa_training.net import client_ip
 
 from ..access import COMPLIANCE_OFFICER, access_required
 from ..bulletins import audience, bulletin_acknowledge, bulletin_create, bulletins_for

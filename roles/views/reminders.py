@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -53,7 +53,9 @@ def nudge(request: AuthenticatedHttpRequest, person_id: int, assignment_id: int)
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{assignment.user.full_name} was reminded about {assignment.course.title}.")
+    # Back to the page the button was on, when `next` is a path of this site; anything else is ignored.
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    if local and url_has_allowed_host_and_scheme(target, allowed_hosts=None, require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
     return redirect("roles:reminder_policy")

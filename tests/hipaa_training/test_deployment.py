@@ -62,17 +62,74 @@ def test_docker_compose_describes_the_production_stack():
 
 
 @pytest.mark.django_db
-def test_healthz_reports_the_database(client):
+def test_healthz_reports_the_database_the_cache_and_the_broker(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     body = response.json()
+    assert body["status"] == "ok"
     assert body["database"] == "ok"
+    assert body["cache"] == "ok"
     assert body["broker"] in ("ok", "in-process")
 
 
 @pytest.mark.django_db
-def test_healthz_reports_a_broker_that_is_down(client, settings):
+def test_healthz_with_the_broker_down_is_degraded_not_failing(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = client.get(reverse("healthz"))
+    assert response.status_code == 200  # the product still works: the load balancer keeps sending
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["broker"].startswith("error")
+    assert body["database"] == "ok" and body["cache"] == "ok"
+
+
+@pytest.mark.django_db
+def test_healthz_with_a_cache_that_is_down_is_degraded(client, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["cache"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_database_is_gone(client, monkeypatch):
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    def gone(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", gone)
+    response = client.get(reverse("healthz"))
     assert response.status_code == 503
-    assert response.json()["broker"].startswith("error")
+    body = response.json()
+    assert body["status"] == "down" and body["database"].startswith("error")
+
+
+def test_migrate_creates_the_cache_table(tmp_path):
+    """`make run`, CI and production run migrate; the database cache's table comes with it."""
+    import sqlite3
+
+    database = tmp_path / "fresh.sqlite3"
+    result = _manage("migrate", "--noinput", DATABASE_URL=f"sqlite:///{database}", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    tables = {row[0] for row in sqlite3.connect(database).execute("SELECT name FROM sqlite_master")}
+    assert "django_cache" in tables
+
+
+def test_the_products_flush_refuses_and_the_evidence_stays(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "fresh.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}", "VAR_DIR": str(tmp_path)}
+    assert _manage("migrate", "--noinput", **env).returncode == 0
+    assert _manage("load_default_roles", **env).returncode == 0
+    events = sqlite3.connect(database).execute("SELECT count(*) FROM hipaa_training_auditevent").fetchone()[0]
+    assert events > 0
+    result = _manage("flush", "--noinput", **env)
+    assert result.returncode != 0
+    assert "flush is refused" in result.stderr
+    after = sqlite3.connect(database).execute("SELECT count(*) FROM hipaa_training_auditevent").fetchone()[0]
+    assert after == events

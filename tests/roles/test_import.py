@@ -270,3 +270,56 @@ def test_an_empty_file_gets_a_message(login, compliance_officer):
 def test_no_file_chosen_gets_a_message(login, compliance_officer):
     response = login(compliance_officer).post(reverse("roles:import"), {})
     assert response.status_code == 400 and "This field is required." in response.content.decode()
+
+
+# --- manager loops and implausible dates --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lines, loop_lines",
+    [
+        (
+            [
+                "ann@example.test,Ann A,billing,,bob@example.test,,active",
+                "bob@example.test,Bob B,billing,,ann@example.test,,active",
+            ],
+            [2, 3],
+        ),
+        (
+            [
+                "ann@example.test,Ann A,billing,,bob@example.test,,active",
+                "cat@example.test,Cat C,billing,,,,active",
+                "bob@example.test,Bob B,billing,,dan@example.test,,active",
+                "dan@example.test,Dan D,billing,,ann@example.test,,active",
+            ],
+            [2, 4, 5],
+        ),
+    ],
+    ids=["two people", "three people"],
+)
+def test_a_manager_loop_is_refused_with_its_lines(login, compliance_officer, lines, loop_lines):
+    response = upload(login(compliance_officer), HEADER + "\n".join(lines) + "\n")
+    html = response.content.decode()
+    for line in loop_lines:
+        assert f"Line {line}: managers form a loop" in html
+    assert html.count("managers form a loop") == len(loop_lines)  # Cat, outside the loop, is not named
+    assert not WorkforceImport.objects.exists()
+    assert not User.objects.filter(email__in=["ann@example.test", "bob@example.test"]).exists()
+
+
+def test_a_loop_through_someone_outside_the_file_is_refused(login, compliance_officer, employee, manager):
+    # Today: the employee's manager is `manager`. The file makes the employee manage `manager`.
+    text = HEADER + f"{manager.email},Morgan Manager,billing,,{employee.email},,active\n"
+    plan = imports.import_plan(content=text.encode())
+    assert [str(p) for p in plan.problems] == [
+        f"Line 2: managers form a loop: {manager.email} -> {employee.email} -> {manager.email} (each is managed "
+        "by the next; lines 2). Someone in the loop must have a manager outside it, or none."
+    ]
+
+
+@pytest.mark.parametrize("hire_date", ["1949-12-31", "0201-01-01", "9999-12-31"])
+def test_an_implausible_hire_date_is_refused(login, compliance_officer, hire_date):
+    text = HEADER + f"ann@example.test,Ann A,billing,,,{hire_date},active\n"
+    response = upload(login(compliance_officer), text)
+    assert f"Line 2: hire_date {hire_date}: A hire date" in response.content.decode()
+    assert not WorkforceImport.objects.exists()

@@ -98,7 +98,7 @@ MATRIX: dict[str, dict | str] = {
     "account_reauthenticate": signed_in(200),
     "account_request_reauthentication_code": same(302),
     "account_confirm_reauthentication_code": same(302),
-    "account_email": signed_in(200),
+    "account_email": signed_in(403),  # addresses belong to the organisation (tests/security/test_identity.py)
     "account_email_verification_sent": same(200),
     "account_change_password": signed_in(200),
     "account_set_password": signed_in(302),

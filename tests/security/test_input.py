@@ -148,3 +148,106 @@ def test_the_pdf_renderer_fetches_nothing_outside_the_static_files():
     passwd = Path("/etc/passwd").read_text()
     assert "root:" in passwd
     assert "root:" not in text
+
+
+# --- hostile values in every form and query parameter (the table: tests/security/hostile.py) ----------------
+
+from tests.security import hostile  # noqa: E402
+
+
+@pytest.fixture
+def hostile_context(employee, manager, outsider, compliance_officer, auditor, administrator):
+    from django.utils import timezone
+
+    from records.documents.certificate import certificate_issue
+    from records.models import Certificate, Completion
+    from roles.bulletins import bulletin_create
+    from roles.models import ReminderPolicy
+    from tests.records.helpers import assignment_of, take
+
+    ReminderPolicy.current()  # the one row exists, as after the first visit
+    take(assignment_of(employee))
+    certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
+    bulletin = bulletin_create(title="Phishing", body="Check.", send_at=timezone.now(), actor=compliance_officer)
+    return {
+        "employee": employee,
+        "manager": manager,
+        "outsider": outsider,
+        "compliance_officer": compliance_officer,
+        "auditor": auditor,
+        "administrator": administrator,
+        "anonymous": None,
+        "open": assignment_of(employee, "privacy-essentials"),
+        "code": Certificate.objects.get().code,
+        "bulletin": bulletin,
+        "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def _snapshot(models) -> dict[str, list[dict]]:
+    return {m._meta.label: list(m.objects.order_by("pk").values()) for m in models}
+
+
+def _failed(response) -> bool:
+    """The submission was refused: an error status, the form shown again, or a redirect with an error message."""
+    from django.contrib.messages import constants
+
+    if response.status_code >= 400 or response.status_code == 200:
+        return True
+    added = getattr(getattr(response.wsgi_request, "_messages", None), "_queued_messages", [])  # this request's
+    return any(m.level >= constants.WARNING for m in added)
+
+
+def _submit(client, target, ctx, name, value):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    if target.in_path:
+        path = target.path({**ctx, name: value})
+        return client.get(path) if target.method == "get" else client.post(path, target.data(ctx))
+    data = dict(target.data(ctx))
+    if name == "file":
+        data[name] = SimpleUploadedFile("workforce.csv", value.encode(), content_type="text/csv")
+    else:
+        data[name] = [value] if isinstance(data.get(name), list) else value
+    path = target.path(ctx)
+    return client.get(path, data) if target.method == "get" else client.post(path, data)
+
+
+@pytest.mark.parametrize("target", hostile.TARGETS, ids=lambda t: f"{t.method} {t.key}")
+def test_no_hostile_value_gives_a_server_error_or_a_half_saved_row(target, hostile_context, client):
+    from urllib.parse import quote
+
+    from tests.conftest import just_signed_in
+
+    person = hostile_context[target.persona]
+    if person is not None:
+        client.force_login(person, backend="django.contrib.auth.backends.ModelBackend")
+    problems: list[str] = []
+    for name in target.fields:
+        for label, value in hostile.VALUES.items():
+            if target.in_path:
+                value = quote(value, safe="") or "%20"
+            if person is not None:
+                just_signed_in(client, person)
+            before = _snapshot(target.models())
+            try:
+                response = _submit(client, target, hostile_context, name, value)
+            except Exception as exc:  # the test client re-raises what would have been a 500
+                problems.append(f"{name}={label}: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            if response.status_code >= 500:
+                problems.append(f"{name}={label}: {response.status_code}")
+            elif _failed(response) and _snapshot(target.models()) != before:
+                problems.append(f"{name}={label}: refused ({response.status_code}) but rows changed")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_product_url_is_in_the_hostile_table():
+    from tests.security.urlwalk import walk
+
+    covered = {t.key for t in hostile.TARGETS} | hostile.NO_INPUT
+    ours = [r.key for r in walk() if ":" in r.key and r.key.split(":")[0] in ("records", "roles")] + [
+        r.key for r in walk() if r.key in ("home", "healthz")
+    ]
+    missing = sorted(set(ours) - covered)
+    assert not missing, f"add these URLs to TARGETS (or NO_INPUT) in tests/security/hostile.py: {missing}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -63,13 +64,30 @@ def test_failures_first_slow_the_account_down(client, employee):
     assert AuditEvent.objects.filter(action="auth.login_locked", data__person=employee.email).count() == 3
 
 
-def test_one_address_trying_many_accounts_is_refused(client, employee):
-    for n in range(10):
-        attempt(client, f"guess{n}@example.test", "wrong guess")
-    response = attempt(client, employee.email, PASSWORD)
-    assert LOCKED_MESSAGE in response.content.decode()
-    assert "_auth_user_id" not in client.session
-    assert attempt(client, employee.email, PASSWORD, ip="198.51.100.1").status_code == 302
+def test_one_address_trying_many_accounts_is_slowed_down_not_locked_out(client, employee):
+    start = dt.datetime.now(tz=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for n in range(10):
+            attempt(client, f"guess{n}@example.test", "wrong guess")
+        slowed = attempt(client, employee.email, PASSWORD).content.decode()
+        assert "Many sign-in attempts from your network have failed. Wait 5 seconds" in slowed
+        assert LOCKED_MESSAGE not in slowed
+        assert "_auth_user_id" not in client.session
+        # Another address is not affected.
+        assert attempt(client, employee.email, PASSWORD, ip="198.51.100.1").status_code == 302
+    client.logout()
+    # However long the guessing goes on, the pause never exceeds a minute: a colleague behind the same address
+    # signs in after it.
+    t = start
+    for n in range(10, 60):
+        t += dt.timedelta(seconds=20)
+        with time_machine.travel(t, tick=False):
+            attempt(client, f"guess{n}@example.test", "wrong guess")
+    with time_machine.travel(t + dt.timedelta(seconds=1), tick=False):
+        waits = re.findall(r"Wait (\d+) seconds", attempt(client, employee.email, PASSWORD).content.decode())
+        assert waits and 0 < int(waits[0]) <= 60
+    with time_machine.travel(t + dt.timedelta(seconds=61), tick=False):
+        assert attempt(client, employee.email, PASSWORD).status_code == 302
 
 
 @pytest.fixture

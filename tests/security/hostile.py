@@ -1,0 +1,328 @@
+"""THE table of hostile input: values, and every form and query parameter the product owns.
+
+tests/security/test_input.py submits each value to each field of each target and asserts no server error and
+no half-saved row. A new form or query parameter joins TARGETS here; a product URL with no target fails
+`test_every_product_url_is_in_the_hostile_table` (list it in NO_INPUT if it truly takes none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Model
+
+TEN_MB = "A" * (10 * 1024 * 1024)
+
+VALUES: dict[str, str] = {
+    "empty": "",
+    "spaces": "   ",
+    "10 MB": TEN_MB,
+    "NUL": "abc\x00def",
+    "only NUL": "\x00",
+    "RTL marks": "\u202egnp.exe\u202c \u200f\u061c",
+    "SQL": "' OR '1'='1'; DROP TABLE roles_user; --",
+    "SQL comment": '1" /*',
+    "negative": "-1",
+    "huge number": "9" * 40,
+    "float": "1e308",
+    "not a number": "NaN",
+    "impossible date": "2026-02-30",
+    "year 1": "0001-01-01",
+    "year 9999": "9999-12-31",
+    "year 99999": "99999-01-01",
+    "datetime year 1": "0001-01-01T00:00",
+    "datetime far ahead": "2999-12-31T23:59",
+    "long line": "x" * 5000,
+    "html": "<script>alert(1)</script>",
+    "path traversal": "../../etc/passwd",
+    "url": "https://evil.example/",
+    "protocol relative": "//evil.example/",
+}
+
+Context = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One form or page with parameters. `path(ctx)` gives the URL; `data(ctx)` a submission that would work;
+    each name in `fields` is replaced by each hostile value in turn. `watch` names the models whose rows must
+    not change unless the submission succeeded (a redirect)."""
+
+    key: str  # the url name
+    persona: str
+    method: str
+    path: Callable[[Context], str]
+    fields: tuple[str, ...]
+    data: Callable[[Context], dict[str, Any]] = lambda ctx: {}
+    watch: tuple[str, ...] = ()
+    in_path: bool = False  # the hostile value replaces a path parameter (`fields` names it)
+    staff: bool = field(default=False)
+
+    def models(self) -> list[type[Model]]:
+        return [apps.get_model(label) for label in self.watch]
+
+
+def _url(name: str, *args: Any) -> str:
+    from django.urls import reverse
+
+    return reverse(name, args=args)
+
+
+def _version(ctx: Context) -> int:
+    from records.services import current_version
+
+    return current_version(ctx["open"]).pk
+
+
+def _person_form(ctx: Context) -> dict[str, Any]:
+    e = ctx["employee"]
+    return {
+        "email": e.email,
+        "full_name": e.full_name,
+        "workforce_role": e.workforce_role_id,
+        "department": e.department_id or "",
+        "manager": e.manager_id or "",
+        "hire_date": "",
+        "access_expires_on": "",
+    }
+
+
+DASHBOARD_FILTERS = ("department", "role", "module", "as_of")
+EXPORT_FILTERS = ("start", "end", "as_of")
+PERSON = ("records.Completion", "records.AttestationSignature", "records.QuizAttempt", "records.LessonView")
+
+TARGETS: list[Target] = [
+    # --- public and sign-in
+    Target("records:verify", "anonymous", "get", lambda c: _url("records:verify", c["code"]), ("code",), in_path=True),
+    Target(
+        "account_login",
+        "anonymous",
+        "post",
+        lambda c: _url("account_login"),
+        ("login", "password"),
+        lambda c: {"login": c["employee"].email, "password": "wrong password here"},
+        watch=("roles.User",),
+    ),
+    # --- the learner
+    Target(
+        "records:certificate_download",
+        "employee",
+        "get",
+        lambda c: _url("records:certificate_download", c["code"]),
+        ("code",),
+        in_path=True,
+    ),
+    Target(
+        "records:lesson",
+        "employee",
+        "post",
+        lambda c: _url("records:lesson", c["open"].pk, 1),
+        ("version",),
+        lambda c: {"version": _version(c)},
+        watch=PERSON,
+    ),
+    Target(
+        "records:check",
+        "employee",
+        "post",
+        lambda c: _url("records:check", c["open"].pk),
+        ("version", "order", "q1", "q999999"),
+        lambda c: {"version": _version(c), "order": ""},
+        watch=PERSON,
+    ),
+    Target(
+        "records:attest",
+        "employee",
+        "post",
+        lambda c: _url("records:attest", c["open"].pk),
+        ("version", "typed_name", "agreed"),
+        lambda c: {"version": _version(c), "typed_name": c["employee"].full_name, "agreed": "on"},
+        watch=PERSON,
+    ),
+    Target(
+        "roles:bulletin_ack",
+        "employee",
+        "post",
+        lambda c: _url("roles:bulletin_ack", c["bulletin"].pk),
+        ("next",),
+        watch=("roles.BulletinAcknowledgement",),
+    ),
+    # --- managers, officers, auditors
+    Target("records:team", "manager", "get", lambda c: _url("records:team"), DASHBOARD_FILTERS),
+    Target("records:dashboard", "compliance_officer", "get", lambda c: _url("records:dashboard"), DASHBOARD_FILTERS),
+    Target(
+        "records:dashboard_overdue",
+        "compliance_officer",
+        "get",
+        lambda c: _url("records:dashboard_overdue"),
+        DASHBOARD_FILTERS,
+    ),
+    Target(
+        "records:dashboard_due_soon",
+        "compliance_officer",
+        "get",
+        lambda c: _url("records:dashboard_due_soon"),
+        DASHBOARD_FILTERS,
+    ),
+    Target(
+        "roles:people",
+        "compliance_officer",
+        "get",
+        lambda c: _url("roles:people"),
+        ("q", "role", "department", "manager", "status", "training", "page"),
+    ),
+    Target(
+        "roles:person_new",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:person_new"),
+        ("full_name", "email", "workforce_role", "department", "manager", "hire_date"),
+        lambda c: {
+            "full_name": "New Hire",
+            "email": "new.hire@example.test",
+            "workforce_role": c["employee"].workforce_role_id,
+        },
+        watch=("roles.User", "roles.Assignment"),
+    ),
+    Target("records:audit", "auditor", "get", lambda c: _url("records:audit"), EXPORT_FILTERS),
+    Target(
+        "records:audit_export", "auditor", "get", lambda c: _url("records:audit_export", "training"), EXPORT_FILTERS
+    ),
+    Target(
+        "records:audit_request",
+        "auditor",
+        "post",
+        lambda c: _url("records:audit_request"),
+        ("kind", *EXPORT_FILTERS),
+        lambda c: {"kind": "report"},
+        watch=("records.ReportJob",),
+    ),
+    Target(
+        "roles:reminder_policy",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:reminder_policy"),
+        ("before_due_days", "overdue_every_days", "manager_after_days", "officer_after_days"),
+        lambda c: {"before_due_days": 7, "overdue_every_days": 7, "manager_after_days": 7, "officer_after_days": 14},
+        watch=("roles.ReminderPolicy",),
+    ),
+    Target(
+        "roles:nudge",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:nudge", c["employee"].pk, c["open"].pk),
+        ("next",),
+        watch=("roles.Delivery",),
+    ),
+    Target(
+        "roles:bulletin_new",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:bulletin_new"),
+        ("title", "body", "audience", "roles", "send_at"),
+        lambda c: {"title": "Phishing", "body": "Check the sender.", "audience": "everyone", "send_at": c["now"]},
+        watch=("roles.Bulletin",),
+    ),
+    Target(
+        "roles:import",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:import"),
+        ("file",),
+        watch=("roles.WorkforceImport", "roles.User"),
+    ),
+    Target(
+        "roles:import_apply",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:import_apply"),
+        ("upload", "plan"),
+        lambda c: {"upload": 1, "plan": "0" * 64},
+        watch=("roles.User",),
+    ),
+    # --- the admin (administrators)
+    Target(
+        "admin:roles_user_changelist",
+        "administrator",
+        "get",
+        lambda c: _url("admin:roles_user_changelist"),
+        ("q", "o", "p", "is_active__exact", "workforce_role__id__exact", "department__id__exact"),
+    ),
+    Target(
+        "admin:roles_assignment_changelist",
+        "administrator",
+        "get",
+        lambda c: _url("admin:roles_assignment_changelist"),
+        ("due_on__year", "due_on__month", "due_on__day", "due_on__gte", "q"),
+    ),
+    Target(
+        "admin:hipaa_training_auditevent_changelist",
+        "administrator",
+        "get",
+        lambda c: _url("admin:hipaa_training_auditevent_changelist"),
+        ("at__year", "at__month", "at__gte", "action", "q"),
+    ),
+    Target(
+        "admin:roles_delivery_changelist",
+        "administrator",
+        "get",
+        lambda c: _url("admin:roles_delivery_changelist"),
+        ("sent_at__gte", "sent_at__lt", "kind__exact"),
+    ),
+    Target(
+        "admin:roles_user_change",
+        "administrator",
+        "post",
+        lambda c: _url("admin:roles_user_change", c["employee"].pk),
+        ("email", "full_name", "workforce_role", "department", "manager", "hire_date", "access_expires_on"),
+        _person_form,
+        watch=("roles.User", "roles.Assignment"),
+    ),
+    Target(
+        "admin:roles_user_add",
+        "administrator",
+        "post",
+        lambda c: _url("admin:roles_user_add"),
+        ("email", "full_name", "workforce_role", "manager", "hire_date", "access_expires_on"),
+        lambda c: {**_person_form(c), "email": "new.person@example.test", "full_name": "New Person"},
+        watch=("roles.User", "roles.Assignment"),
+    ),
+    Target(
+        "admin:roles_user_changelist",
+        "administrator",
+        "post",
+        lambda c: _url("admin:roles_user_changelist"),
+        ("action", "_selected_action", "index"),
+        lambda c: {"action": "deactivate", "_selected_action": [c["outsider"].pk], "index": 0},
+        watch=("roles.User", "roles.Assignment"),
+    ),
+]
+
+# Product URLs with no parameter a person types (their ids are covered by the IDOR tests), or covered above
+# under another name.
+NO_INPUT = {
+    "home",
+    "healthz",
+    "records:training",
+    "records:overview",
+    "records:attempt",
+    "records:done",
+    "records:certificates",
+    "records:transcript",
+    "records:audit_download",
+    "roles:bulletin_list",
+    "roles:bulletin_report",
+    "roles:bulletin",
+    # The officer's actions on one person: a date and a fingerprint, whose bad values (dates out of range,
+    # stale fingerprints, leavers) are tested one by one in tests/roles/test_people.py.
+    "roles:person_added",
+    "roles:person_manage",
+    "roles:person_leave",
+    "roles:person_reactivate",
+    "roles:person_invite",
+    "roles:person_sessions_end",
+    "roles:sso_setup",
+}

@@ -30,6 +30,14 @@ def send_deliveries_task(ids: list[int]) -> int:
     return deliveries_resume(ids=ids).deliveries
 
 
+@shared_task(name="roles.resume_deliveries")
+def resume_deliveries_task() -> int:
+    """Every few minutes: send what a dead worker had claimed (lease run out) and anything queued."""
+    from .reminders.claims import deliveries_resume
+
+    return deliveries_resume().deliveries
+
+
 @shared_task(name="roles.deliver_bulletins")
 def deliver_bulletins_task() -> int:
     """E-mail security reminders whose send time has come to everyone in their audience not yet sent one."""

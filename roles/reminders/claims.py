@@ -10,7 +10,8 @@ period). The protocol:
 2. Send. Per message (`mailer.send_claimed`): mark `sent_at` in one committed UPDATE that matches only rows
    still under the sender's token, and only then hand the message to the relay. A relay that answers with a
    refusal (4xx/5xx) gets the mark undone, so a later run tries again. Every `REMINDER_CLAIM_LEASE_SECONDS / 6`
-   the sender renews its lease (`claimed_at`) on the rows it has left.
+   the sender renews its lease (`claimed_at`) on every row of its run not yet sent, so however long the run
+   takes, no sweep touches it while it is alive.
 3. Resume (`deliveries_resume`, on beat every `REMINDER_RESUME_EVERY_SECONDS`, and at the start of every
    reminder run). A token whose rows have not been renewed for `REMINDER_CLAIM_LEASE_SECONDS` belonged to a
    worker that died (SIGKILL, OOM, a lost machine). The sweep moves the whole token to a new one, locking its
@@ -35,9 +36,10 @@ What is guaranteed:
   repeated Message-IDs can recognise one sent again by hand.
 
 The lease only has to outlast the gap between two renewals, that is the slowest single message (bounded by
-`EMAIL_TIMEOUT`) plus `REMINDER_SEND_PAUSE`; keep it well above that. A run longer than the lease has its
-later batches (claimed but not started) taken over by the sweep on another worker, which is safe and sends
-them sooner.
+`EMAIL_TIMEOUT`) plus `REMINDER_SEND_PAUSE`; keep it well above that. Were a live sender's lease to run out
+all the same (stuck longer than that), the sweep would take its claims over and the sender, failing its next
+conditional mark, would stop sending them: late, never twice. Recovery assumes a worker free to run the sweep;
+a sweep busy sending when another claim goes stale takes that one too before it ends.
 """
 
 from __future__ import annotations
@@ -92,14 +94,19 @@ def deliveries_resume(*, batch_size: int | None = None, ids: Iterable[int] | Non
     `ids` narrows it to those rows (a nudge's own task). Safe to run any number of times, or at once.
     """
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
-    cutoff = timezone.now() - dt.timedelta(seconds=lease_seconds())
     only = list(ids) if ids is not None else None
     result = SendResult()
 
-    stale = Delivery.objects.filter(sent_at__isnull=True, claimed_at__lt=cutoff).exclude(claim="")
-    if only is not None:
-        stale = stale.filter(pk__in=only)
-    for old in list(stale.order_by().values_list("claim", flat=True).distinct()):
+    # One stale claim at a time, looking again after each: a claim that goes stale while this sweep is busy
+    # sending (its worker just died) is taken by this sweep, not left for the next one.
+    while True:
+        cutoff = timezone.now() - dt.timedelta(seconds=lease_seconds())
+        stale = Delivery.objects.filter(sent_at__isnull=True, claimed_at__lt=cutoff).exclude(claim="")
+        if only is not None:
+            stale = stale.filter(pk__in=only)
+        old = stale.order_by("claimed_at").values_list("claim", flat=True).first()
+        if old is None:
+            break
         token = take_over(old, cutoff)
         if token:
             result += send_claimed(token)

@@ -9,13 +9,15 @@ import logging
 import smtplib
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -180,14 +182,17 @@ def b_url(bulletin_id: int) -> str:
     return reverse("roles:bulletin", args=[bulletin_id])
 
 
-def renew(token: str) -> int:
-    """Extend the lease on `token`'s unsent rows (a live sender does this as it goes); 0 if it lost them."""
+def renew(token: str, *later: str) -> int:
+    """Extend the lease on the unsent rows of `token` (and of the run's `later` claims, still to be sent), as a
+    live sender does as it goes; the number of `token`'s rows it still holds (0: nothing left, or taken over)."""
+    if later:
+        Delivery.objects.filter(claim__in=later, sent_at__isnull=True).update(claimed_at=timezone.now())
     return Delivery.objects.filter(claim=token, sent_at__isnull=True).update(claimed_at=timezone.now())
 
 
 def _mark(message: _Message, token: str) -> bool:
-    """Record the message sent, in its own committed statement, before the relay sees it; False (and nothing
-    changed) if any of its rows is no longer this claim's: another run took it over, so it sends it."""
+    """Record the message sent, committed before the relay sees it (one UPDATE); False (and nothing changed) if
+    any of its rows is no longer this claim's: another run took it over, so it sends it."""
     pks = [r.pk for r in message.rows]
     marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())
     if marked == len(pks):
@@ -197,20 +202,44 @@ def _mark(message: _Message, token: str) -> bool:
     return False
 
 
+@contextmanager
+def _marks_without_waiting_for_the_disk() -> Iterator[None]:
+    """On PostgreSQL, the batch's commits do not wait for the WAL to reach the disk (unless
+    `REMINDER_MARK_SYNCHRONOUS`). A mark is visible to every other run the moment it commits, so a worker's
+    death changes nothing; only a crash of the database server itself within a fraction of a second of a mark
+    could forget it and send that message again. Durable writes in the batch (bulletin evidence) ask for the
+    disk again (`SET LOCAL synchronous_commit TO ON`)."""
+    if connection.vendor != "postgresql" or _setting("REMINDER_MARK_SYNCHRONOUS", False):
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection is gone, and the setting with it; the error that ended the batch
+            logger.debug("could not reset synchronous_commit", exc_info=True)  # is the one to report
+
+
 def _unmark(message: _Message, token: str) -> None:
     Delivery.objects.filter(pk__in=[r.pk for r in message.rows], claim=token).update(sent_at=None)
 
 
-def send_claimed(token: str) -> SendResult:
+def send_claimed(token: str, later: Sequence[str] = ()) -> SendResult:
     """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
 
     Per message: pause (the relay's rate limit), mark (one UPDATE, committed, conditional on still holding the
     claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
     it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
-    claimed until the lease runs out and the sweep takes them over. Call outside a transaction.
+    claimed until the lease runs out and the sweep takes them over. `later` are the run's claims still to be
+    sent: their lease is renewed with this one's, so no sweep takes them over while the run is alive. Call
+    outside a transaction.
     """
     result = SendResult()
-    if not renew(token):
+    if not renew(token, *later):
         return result  # nothing left, or another run took the claim over
     rows = list(
         Delivery.objects.filter(claim=token, sent_at__isnull=True)
@@ -224,22 +253,22 @@ def send_claimed(token: str) -> SendResult:
     renew_every = lease_seconds() / 6
     last_renewal = time.monotonic()
     evidence = _Evidence()
-    connection = get_connection()
-    connection.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
-    try:
+    relay = get_connection()
+    relay.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
+    with _marks_without_waiting_for_the_disk(), _closing(relay):
         for message in _messages(rows, officers):
             if message.emails and pause:
                 time.sleep(pause)  # stay under the mail relay's rate limit
             if time.monotonic() - last_renewal >= renew_every:
-                renew(token)
+                renew(token, *later)
                 last_renewal = time.monotonic()
             if not _mark(message, token):
                 continue
             sent = 0
             for email in message.emails:
-                email.connection = connection
+                email.connection = relay
                 try:
-                    sent += connection.send_messages([email]) or 0
+                    sent += relay.send_messages([email]) or 0
                 except REFUSED as error:
                     logger.warning(
                         "the relay refused delivery %s: %s", email.extra_headers["X-Training-Delivery"], error
@@ -252,6 +281,7 @@ def send_claimed(token: str) -> SendResult:
                     if sent:
                         result.messages += sent
                         _count(message, result, evidence)
+                    evidence.flush()
                     raise
             if message.emails and not sent:
                 _unmark(message, token)  # no copy was taken: a later run tries again
@@ -259,10 +289,16 @@ def send_claimed(token: str) -> SendResult:
             result.messages += sent
             _count(message, result, evidence)
             evidence.flush_if_due()
-    finally:
         evidence.flush()
-        connection.close()
     return result
+
+
+@contextmanager
+def _closing(relay: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        relay.close()
 
 
 def _count(message: _Message, result: SendResult, evidence: _Evidence) -> None:
@@ -300,6 +336,9 @@ def record_bulletin_evidence(rows: list[Delivery]) -> None:
     """The evidence that a bulletin was e-mailed: one BulletinDelivery and one audit event per row."""
     now = timezone.now()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO ON")  # evidence waits for the disk
         BulletinDelivery.objects.bulk_create(
             [BulletinDelivery(bulletin=_bulletin(r), person=_recipient(r), sent_at=now) for r in rows],
             ignore_conflicts=True,

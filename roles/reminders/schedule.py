@@ -113,8 +113,9 @@ def reminders_send(
     kinds = set(kinds or (Delivery.BEFORE_DUE, Delivery.DUE, Delivery.OVERDUE, *ESCALATIONS))
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
     result = deliveries_resume(batch_size=batch_size)
-    for token in claim_due(today=today, kinds=kinds, batch_size=batch_size):
-        result += send_claimed(token)
+    tokens = claim_due(today=today, kinds=kinds, batch_size=batch_size)
+    for i, token in enumerate(tokens):
+        result += send_claimed(token, later=tokens[i + 1 :])
     return result
 
 

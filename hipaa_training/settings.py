@@ -381,9 +381,6 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 # A message's "sent" mark is committed before the relay sees it; False: without waiting for the WAL flush
 # (a worker's death loses nothing; only a database crash in that fraction of a second could resend a message).
 REMINDER_MARK_SYNCHRONOUS = env.bool("REMINDER_MARK_SYNCHRONOUS", default=False)
-# Bulletin delivery evidence is written every REMINDER_MARK_EVERY messages or REMINDER_MARK_INTERVAL seconds.
-REMINDER_MARK_EVERY = env.int("REMINDER_MARK_EVERY", default=200)
-REMINDER_MARK_INTERVAL = env.float("REMINDER_MARK_INTERVAL", default=0.05)
 REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
 BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
 

@@ -252,7 +252,6 @@ def send_claimed(token: str, later: Sequence[str] = ()) -> SendResult:
     pause = float(_setting("REMINDER_SEND_PAUSE", 0))
     renew_every = lease_seconds() / 6
     last_renewal = time.monotonic()
-    evidence = _Evidence()
     relay = get_connection()
     relay.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
     with _marks_without_waiting_for_the_disk(), _closing(relay):
@@ -280,16 +279,13 @@ def send_claimed(token: str, later: Sequence[str] = ()) -> SendResult:
                     )
                     if sent:
                         result.messages += sent
-                        _count(message, result, evidence)
-                    evidence.flush()
+                        _count(message, result)
                     raise
             if message.emails and not sent:
                 _unmark(message, token)  # no copy was taken: a later run tries again
                 continue
             result.messages += sent
-            _count(message, result, evidence)
-            evidence.flush_if_due()
-        evidence.flush()
+            _count(message, result)
     return result
 
 
@@ -301,35 +297,16 @@ def _closing(relay: Any) -> Iterator[None]:
         relay.close()
 
 
-def _count(message: _Message, result: SendResult, evidence: _Evidence) -> None:
+def _count(message: _Message, result: SendResult) -> None:
+    """Count what the relay took; a bulletin's evidence is written now, once the relay has it (evidence is
+    append-only, so never for a message the relay might still refuse)."""
+    bulletins = [r for r in message.rows if r.kind == Delivery.BULLETIN]
+    if bulletins:
+        record_bulletin_evidence(bulletins)
     for r in message.rows:
-        if r.kind == Delivery.BULLETIN:
-            evidence.rows.append(r)
         if r.kind != Delivery.DIGEST:
             result.deliveries += 1
             result.kinds[r.kind] += 1
-
-
-class _Evidence:
-    """A bulletin's delivery evidence (BulletinDelivery and its audit event) is written once the relay took
-    the message, every `REMINDER_MARK_EVERY` messages or `REMINDER_MARK_INTERVAL` seconds: evidence is
-    append-only, so it is never written for a message the relay might still refuse."""
-
-    def __init__(self) -> None:
-        self.rows: list[Delivery] = []
-        self.every = int(_setting("REMINDER_MARK_EVERY", 200))
-        self.interval = float(_setting("REMINDER_MARK_INTERVAL", 0.05))
-        self.last = time.monotonic()
-
-    def flush_if_due(self) -> None:
-        if self.rows and (len(self.rows) >= self.every or time.monotonic() - self.last >= self.interval):
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            record_bulletin_evidence(self.rows)
-        self.rows = []
-        self.last = time.monotonic()
 
 
 def record_bulletin_evidence(rows: list[Delivery]) -> None:

@@ -215,6 +215,7 @@ class RefusingBackend(locmem.EmailBackend):
 
 def test_a_refused_message_is_unmarked_and_sent_once_by_a_later_sweep(settings):
     settings.EMAIL_BACKEND = "tests.roles.test_reminders_once.RefusingBackend"
+    RefusingBackend.refused = 0
     bulk_workforce(3, modules=1, late_days=0, digest_every=100)
     mail.outbox.clear()
     with at(MORNING):
@@ -280,3 +281,25 @@ def test_by_default_a_dead_worker_s_claims_are_resumed_within_ten_minutes():
     # The lease outlasts the longest gap between two renewals: a renewal interval, one message that takes the
     # relay's whole timeout, and the pause; with room to spare.
     assert lease >= 2 * (lease / 6 + settings.EMAIL_TIMEOUT + settings.REMINDER_SEND_PAUSE)
+
+
+def test_a_bulletin_s_evidence_is_written_when_the_relay_takes_it_never_for_a_refusal(settings):
+    from hipaa_training.models import AuditEvent
+    from roles.bulletins import bulletin_create, bulletins_deliver
+    from roles.models import BulletinDelivery
+
+    settings.EMAIL_BACKEND = "tests.roles.test_reminders_once.RefusingBackend"
+    RefusingBackend.refused = 0
+    w = bulk_workforce(3, modules=1, late_days=0)
+    refused = w.people[1]
+    bulletin_create(title="Tailgating", body="Hold the door for nobody.", send_at=timezone.now(), actor=w.officers[0])
+    mail.outbox.clear()
+    bulletins_deliver()
+    evidenced = set(BulletinDelivery.objects.values_list("person__email", flat=True))
+    assert evidenced == {w.people[0].email, w.people[2].email}
+    assert not AuditEvent.objects.filter(action="bulletin.delivered", data__person=refused.email).exists()
+    with at(timezone.now() + dt.timedelta(seconds=settings.REMINDER_CLAIM_LEASE_SECONDS + 1)):
+        deliveries_resume()  # the relay takes it this time
+    assert BulletinDelivery.objects.filter(person=refused).count() == 1
+    assert AuditEvent.objects.filter(action="bulletin.delivered", data__person=refused.email).count() == 1
+    assert [m.to for m in mail.outbox].count([refused.email]) == 1

@@ -20,18 +20,26 @@ period). The protocol:
 
 What is guaranteed:
 
-- Never twice. A message is handed over only after its mark is committed, and the mark matches only while the
-  sender holds the claim, so a sender whose claim was taken over (its lease ran out while it was still alive)
-  sends nothing more of it. Two runs at once, a run and a sweep, or a dead worker's task coming back from the
-  broker an hour later: each message goes out once. The same holds for digests (one per person a day, the
-  digest marker) and escalations (one message per manager, and one copy per officer, per run).
+- Never twice when a worker dies. A message is handed over only after its mark is committed, and the mark
+  matches only while the sender holds the claim, so a sender whose claim was taken over (its lease ran out
+  while it was still alive) sends nothing more of it. Two runs at once, a run and a sweep, or a dead worker's
+  task coming back from the broker an hour later: each message goes out once. The same holds for digests (one
+  per person a day, the digest marker) and escalations (one message per manager, and one copy per officer,
+  per run). On PostgreSQL the marks commit without waiting for the disk (`REMINDER_MARK_SYNCHRONOUS=1` makes
+  them wait, at about one disk flush per message): a committed mark is at once visible to every other run, so
+  this changes nothing when a worker dies; only a crash of the database server itself could forget the last
+  fraction of a second of marks and send those few messages again.
 - Nothing lost to a dead worker, except at most the one message it was handing over at that instant (marked,
   and then the process died before the relay had it): at-most-once is the side chosen for that message, since
   a mail relay cannot be asked afterwards whether it took a message. Everything the worker had claimed and not
   marked is resumed within lease + sweep interval (3 + 2 minutes by default, so under 10 minutes), and the
   rest of its run was claimed before it sent anything, so it is resumed too.
 - A relay error that is not a refusal (a dropped connection, a timeout) leaves that message marked (the relay
-  may have taken it) and ends the batch; the rest of the batch is resumed after the lease.
+  may have taken it) and ends the batch; the rest of the batch is resumed after the lease. A refused address
+  is tried again by each sweep after the lease.
+- A bulletin's evidence (BulletinDelivery and `bulletin.delivered`) is written as soon as the relay took the
+  message, in its own durable transaction: never for a message refused, and missing only if the worker died
+  in the instant between the relay's answer and that commit.
 - Each message carries a Message-ID derived from its rows and recipient, so a relay or mailbox that drops
   repeated Message-IDs can recognise one sent again by hand.
 

@@ -182,12 +182,28 @@ def b_url(bulletin_id: int) -> str:
     return reverse("roles:bulletin", args=[bulletin_id])
 
 
-def renew(token: str, *later: str) -> int:
-    """Extend the lease on the unsent rows of `token` (and of the run's `later` claims, still to be sent), as a
-    live sender does as it goes; the number of `token`'s rows it still holds (0: nothing left, or taken over)."""
-    if later:
-        Delivery.objects.filter(claim__in=later, sent_at__isnull=True).update(claimed_at=timezone.now())
-    return Delivery.objects.filter(claim=token, sent_at__isnull=True).update(claimed_at=timezone.now())
+def renew(*tokens: str) -> int:
+    """Extend the lease on the unsent rows of `tokens`; how many rows that was (0: nothing left, or taken over)."""
+    return Delivery.objects.filter(claim__in=tokens, sent_at__isnull=True).update(claimed_at=timezone.now())
+
+
+class Lease:
+    """A run's hold on its claims: every `REMINDER_CLAIM_LEASE_SECONDS / 6` it renews all the run has not
+    sent yet (the batch in hand and the batches after it), so no sweep takes over a live run however long."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens = list(tokens)
+        self.every = lease_seconds() / 6
+        self.last = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if self.tokens and time.monotonic() - self.last >= self.every:
+            renew(*self.tokens)
+            self.last = time.monotonic()
+
+    def release(self, token: str) -> None:
+        if token in self.tokens:
+            self.tokens.remove(token)
 
 
 def _mark(message: _Message, token: str) -> bool:
@@ -228,18 +244,18 @@ def _unmark(message: _Message, token: str) -> None:
     Delivery.objects.filter(pk__in=[r.pk for r in message.rows], claim=token).update(sent_at=None)
 
 
-def send_claimed(token: str, later: Sequence[str] = ()) -> SendResult:
+def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
 
     Per message: pause (the relay's rate limit), mark (one UPDATE, committed, conditional on still holding the
     claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
     it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
-    claimed until the lease runs out and the sweep takes them over. `later` are the run's claims still to be
-    sent: their lease is renewed with this one's, so no sweep takes them over while the run is alive. Call
-    outside a transaction.
+    claimed until the lease runs out and the sweep takes them over. `lease` is the run's hold on this and its
+    later claims (by default, on this one alone). Call outside a transaction.
     """
     result = SendResult()
-    if not renew(token, *later):
+    lease = lease or Lease([token])
+    if not renew(token):
         return result  # nothing left, or another run took the claim over
     rows = list(
         Delivery.objects.filter(claim=token, sent_at__isnull=True)
@@ -250,17 +266,13 @@ def send_claimed(token: str, later: Sequence[str] = ()) -> SendResult:
     if any(r.kind == Delivery.OFFICER for r in rows):
         officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))
     pause = float(_setting("REMINDER_SEND_PAUSE", 0))
-    renew_every = lease_seconds() / 6
-    last_renewal = time.monotonic()
     relay = get_connection()
     relay.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
     with _marks_without_waiting_for_the_disk(), _closing(relay):
         for message in _messages(rows, officers):
             if message.emails and pause:
                 time.sleep(pause)  # stay under the mail relay's rate limit
-            if time.monotonic() - last_renewal >= renew_every:
-                renew(token, *later)
-                last_renewal = time.monotonic()
+            lease.renew_if_due()
             if not _mark(message, token):
                 continue
             sent = 0

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ..models import Assignment, Delivery, ReminderPolicy, User
 from .claims import claim_rows, deliveries_resume, new_token
-from .mailer import SendResult, send_claimed
+from .mailer import Lease, SendResult, send_claimed
 
 ESCALATIONS = (Delivery.MANAGER, Delivery.OFFICER)
 
@@ -114,8 +114,10 @@ def reminders_send(
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
     result = deliveries_resume(batch_size=batch_size)
     tokens = claim_due(today=today, kinds=kinds, batch_size=batch_size)
-    for i, token in enumerate(tokens):
-        result += send_claimed(token, later=tokens[i + 1 :])
+    lease = Lease(tokens)
+    for token in tokens:
+        result += send_claimed(token, lease)
+        lease.release(token)
     return result
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core import mail
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hipaa_training.celery import app
@@ -128,12 +128,12 @@ def start_worker_process(
 
 
 def read_mail(mail_dir: str) -> list[Sent]:
-    """Every message the file backend wrote (one file per connection, messages separated by a line of dashes)."""
+    """Every message the file backend wrote in full (one file per connection, each message followed by a line
+    of dashes)."""
     sent = []
     for path in sorted(Path(mail_dir).iterdir()):
-        for part in path.read_text().split("-" * 79):
-            if part.strip():
-                sent.append(Sent.parse(email.message_from_string(part.strip())))
+        for part in path.read_text().split("-" * 79)[:-1]:
+            sent.append(Sent.parse(email.message_from_string(part.strip())))
     return sent
 
 
@@ -155,12 +155,18 @@ class Sent:
         return cls([str(m["To"])], str(m["Subject"]), body.decode(), headers)
 
 
-def kill_between_two_messages(worker: subprocess.Popen, marked: Callable[[], int], pause: float) -> None:
-    """SIGKILL `worker` while it waits out the relay's pause, not while it hands a message over: that one
-    message is the at-most-once case (roles/reminders/claims.py), everything else must survive the kill."""
-    before = marked()
-    wait_for(lambda: marked() > before, timeout=30, every=0.005)  # a message was just marked: it is written next
-    time.sleep(pause / 3)  # into the pause before the following one
+def kill_between_two_messages(worker: subprocess.Popen, batch: QuerySet[Delivery], mail_dir: str) -> None:
+    """SIGKILL `worker` while it waits out the relay's pause: every message it marked is in the relay's files
+    and the next is not marked yet. (Killed in the instant between a mark and the hand-over, the one message
+    would be lost: the at-most-once case of roles/reminders/claims.py; everything else must survive.)"""
+
+    def marked() -> set[int]:
+        return set(batch.filter(sent_at__isnull=False).values_list("pk", flat=True))
+
+    def handed_over() -> set[int]:
+        return {pk for _, pk in delivery_ids(read_mail(mail_dir))}
+
+    wait_for(lambda: marked() == handed_over(), timeout=30, every=0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
 
@@ -190,7 +196,7 @@ def test_kill_9_during_a_2000_person_run_then_the_sweep_alone_sends_each_message
             second = start_worker_process(mail_dir, "second", beat_dir, **short)
             wait_for(lambda: worker_is_up("second"), timeout=60)
             # The first worker renews its lease on all its run has left, so the sweep leaves it alone.
-            kill_between_two_messages(first, batch.filter(sent_at__isnull=False).count, pause)
+            kill_between_two_messages(first, batch, mail_dir)
             killed = timezone.now()
             left = list(batch.filter(sent_at__isnull=True).values_list("pk", flat=True))
             done = batch.filter(sent_at__isnull=False).count()

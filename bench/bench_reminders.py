@@ -9,7 +9,16 @@ people share a manager, so the run sends reminders, digests and both escalations
 Then the same workforce with due dates spread over a year: a catch-up run (yesterday), and the run of a
 typical day after it.
 Mail goes to a backend that serialises each message as SMTP would and drops it, so the figures include
-rendering and building every message but not a mail server's round trips.
+rendering and building every message but not a mail server's round trips; it opens and closes sessions as
+Django's SMTP backend does, so the bench counts them.
+
+Each figure stands beside its floor and the ratio:
+- time: the floor is building and serialising the same messages (no database) plus the marks' floor;
+- marks (each message is marked sent, committed, before it is handed over: the price of exactly once): the
+  floor is one single-row UPDATE round trip per message, measured on the same database;
+- queries: the floor is one per message (its mark);
+- SMTP sessions: the floor is one per batch.
+The worst day is also run with `REMINDER_MARK_SYNCHRONOUS` (each mark waits for the disk) to show that cost.
 """
 
 from __future__ import annotations
@@ -17,10 +26,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hipaa_training.settings")
@@ -34,22 +46,101 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
+from django.core.mail import EmailMessage  # noqa: E402
 from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 
 class SerializingBackend(BaseEmailBackend):
-    """Builds the bytes an SMTP backend would send, then drops them."""
+    """Builds the bytes an SMTP backend would send, then drops them; opens a session the way Django's SMTP
+    backend does (send_messages opens one unless one is open, and closes what it opened)."""
 
     sent = 0
+    sessions = 0
 
-    def send_messages(self, email_messages: list) -> int:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.is_open = False
+
+    def open(self) -> bool:
+        if self.is_open:
+            return False
+        self.is_open = True
+        SerializingBackend.sessions += 1
+        return True
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        opened = self.open()
         for message in email_messages:
             message.message().as_bytes()
             SerializingBackend.sent += 1
+        if opened:
+            self.close()
         return len(email_messages)
+
+
+class MarkTimer:
+    """Wraps the mailer's per-message mark to add up the time spent marking."""
+
+    seconds = 0.0
+
+    @classmethod
+    def install(cls) -> None:
+        from roles.reminders import mailer
+
+        original = mailer._mark
+
+        def timed(*args: Any, **kwargs: Any) -> bool:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                cls.seconds += time.perf_counter() - started
+
+        mailer._mark = timed  # type: ignore[assignment]
+
+
+def mark_floor(samples: int = 300) -> float:
+    """Seconds for one committed single-row UPDATE on this database, the way a mark commits (median)."""
+    from roles.models import Delivery
+    from roles.reminders.mailer import _marks_without_waiting_for_the_disk
+
+    row = Delivery.objects.order_by("pk").first()
+    assert row is not None
+    times = []
+    with _marks_without_waiting_for_the_disk():
+        for _ in range(samples):
+            started = time.perf_counter()
+            Delivery.objects.filter(pk=row.pk, claim=row.claim).update(sent_at=row.sent_at)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def build_floor(tokens: list[str]) -> float:
+    """Seconds to build and serialise the messages of these claims again, without the database."""
+    from roles.access import COMPLIANCE_OFFICER
+    from roles.models import Delivery, User
+    from roles.reminders.mailer import _messages
+
+    rows = list(
+        Delivery.objects.filter(claim__in=tokens)
+        .select_related("assignment__user__manager", "assignment__course", "recipient", "bulletin")
+        .order_by("pk")
+    )
+    officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))
+    by_token: dict[str, list[Delivery]] = {}
+    for r in rows:
+        by_token.setdefault(r.claim, []).append(r)
+    started = time.perf_counter()
+    for token_rows in by_token.values():
+        for message in _messages(token_rows, officers):
+            for email in message.emails:
+                email.message().as_bytes()
+    return time.perf_counter() - started
 
 
 def populate(people: int, start: int, spread: bool = False) -> None:
@@ -98,18 +189,48 @@ def populate(people: int, start: int, spread: bool = False) -> None:
     officer.groups.add(Group.objects.get(name=COMPLIANCE_OFFICER))
 
 
+def ratio(value: float, floor: float) -> str:
+    return f"x{value / floor:.2f}" if floor else "-"
+
+
 def measure(label: str, today: dt.date | None = None) -> None:
+    from roles.models import Delivery
     from roles.reminders.schedule import reminders_send
 
+    before = set(Delivery.objects.values_list("claim", flat=True).distinct())
+    SerializingBackend.sessions, MarkTimer.seconds = 0, 0.0
+    queries = 0
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
     started = time.perf_counter()
-    with CaptureQueriesContext(connection) as queries:
+    with connection.execute_wrapper(count):  # not CaptureQueriesContext: its log keeps only 9,000 queries
         result = reminders_send(today=today)
     elapsed = time.perf_counter() - started
+    tokens = sorted(set(Delivery.objects.values_list("claim", flat=True).distinct()) - before)
+    n = result.messages
+    marks = mark_floor() * n if n else 0.0
+    build = build_floor(tokens) if n else 0.0
     print(
-        f"{label:<34} {elapsed:7.2f} s  {len(queries.captured_queries):6d} queries  "
-        f"{result.deliveries:6d} deliveries  {result.messages:6d} messages  "
-        f"{result.deliveries / elapsed if elapsed else 0:8.0f} deliveries/s"
+        f"{label:<40} {elapsed:7.2f} s (floor {build + marks:6.2f}, {ratio(elapsed, build + marks):>6})  "
+        f"marks {MarkTimer.seconds:6.2f} s (floor {marks:5.2f}, {ratio(MarkTimer.seconds, marks):>6})  "
+        f"{queries:6d} queries (floor {n:6d}, {ratio(queries, n):>6})  "
+        f"{SerializingBackend.sessions:4d} SMTP sessions (floor {len(tokens):4d}, "
+        f"{ratio(SerializingBackend.sessions, len(tokens)):>6})  "
+        f"{result.deliveries:6d} deliveries  {n:6d} messages  "
+        f"{result.deliveries / elapsed if elapsed else 0:6.0f} deliveries/s"
     )
+
+
+def reset() -> None:
+    from roles.models import Assignment, Delivery, User
+
+    Delivery.objects.all().delete()
+    Assignment.objects.all().delete()
+    User.objects.all().delete()
 
 
 def main() -> None:
@@ -118,6 +239,7 @@ def main() -> None:
     args = parser.parse_args()
     settings.EMAIL_BACKEND = "__main__.SerializingBackend"
     settings.DEBUG = False
+    MarkTimer.install()
     # Its own throwaway database, never the one the test suite uses.
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{connection.settings_dict['NAME']}"
     if connection.vendor == "sqlite":
@@ -134,19 +256,18 @@ def main() -> None:
         populate(small, 0)
         measure(f"first run, {small} people")
         measure(f"second run, {small} people")
-        from roles.models import Assignment, Delivery, User
-
-        Delivery.objects.all().delete()
-        Assignment.objects.all().delete()
-        User.objects.all().delete()
+        reset()
+        populate(small, 50_000)
+        settings.REMINDER_MARK_SYNCHRONOUS = True
+        measure(f"first run, {small} people, synchronous marks")
+        settings.REMINDER_MARK_SYNCHRONOUS = False
+        reset()
         populate(args.people, 100_000)
         measure(f"first run, {args.people} people")
         measure(f"second run, {args.people} people")
 
         # A typical day: due dates spread over a year; yesterday's run went out, today's sends what is new.
-        Delivery.objects.all().delete()
-        Assignment.objects.all().delete()
-        User.objects.all().delete()
+        reset()
         populate(args.people, 200_000, spread=True)
         today = timezone.localdate()
         measure(f"catch-up run (spread), {args.people} people", today - dt.timedelta(days=1))

@@ -6,6 +6,7 @@ Production (PRODUCTION=1): a SECRET_KEY is required and cookies, HSTS and SSL re
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -346,12 +347,20 @@ CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 
 # One hourly run sends whatever the calendar (the ReminderPolicy row) says is due and not yet sent; the first
-# run of the day sends, the others catch up on anything missed. Bulletins are checked every 10 minutes.
+# run of the day sends, the others catch up on anything missed. Bulletins are checked every 10 minutes. The
+# resume sweep sends what a dead worker had claimed, once its lease ran out: lease + interval is the longest a
+# dead worker's messages wait (3 + 2 minutes by default; see roles/reminders/claims.py).
+REMINDER_CLAIM_LEASE_SECONDS = env.float("REMINDER_CLAIM_LEASE_SECONDS", default=180)
+REMINDER_RESUME_EVERY_SECONDS = env.float("REMINDER_RESUME_EVERY_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "sync-assignments": {"task": "roles.sync_assignments", "schedule": crontab(hour=2, minute=0)},
     "records-certificate-sweep": {"task": "records.certificate_sweep", "schedule": crontab(minute="*/15")},
     "records-report-sweep": {"task": "records.report_sweep", "schedule": crontab(minute="*/5")},
     "send-reminders": {"task": "roles.send_reminders", "schedule": crontab(minute=15, hour="7-19")},
+    "resume-deliveries": {
+        "task": "roles.resume_deliveries",
+        "schedule": dt.timedelta(seconds=REMINDER_RESUME_EVERY_SECONDS),
+    },
     "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
     "verify-audit-chain": {"task": "hipaa_training.verify_audit_chain", "schedule": crontab(hour=3, minute=30)},
 }
@@ -370,6 +379,8 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="") or _email["EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HIPAA Training <training@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds a mail relay may take to answer: a hung relay must not outlast the reminder claim's lease.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30)
 
 # --- Product settings ---
 # The header's navigation: (label, url name, access groups), in this order.
@@ -403,9 +414,9 @@ RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)
 
 # Reminders and security bulletins.
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
-REMINDER_CLAIM_LEASE_SECONDS = env.float("REMINDER_CLAIM_LEASE_SECONDS", default=900)
-REMINDER_MARK_EVERY = env.int("REMINDER_MARK_EVERY", default=200)
-REMINDER_MARK_INTERVAL = env.float("REMINDER_MARK_INTERVAL", default=0.05)
+# A message's "sent" mark is committed before the relay sees it; False: without waiting for the WAL flush
+# (a worker's death loses nothing; only a database crash in that fraction of a second could resend a message).
+REMINDER_MARK_SYNCHRONOUS = env.bool("REMINDER_MARK_SYNCHRONOUS", default=False)
 REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
 BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
 

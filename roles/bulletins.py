@@ -114,7 +114,8 @@ def bulletins_deliver(*, now: dt.datetime | None = None, batch_size: int | None 
                 )
                 for pk in chunk
             ]
-            result += send_claimed(claim_rows(claims, token))
+            if claim_rows(claims, token):
+                result += send_claimed(token)
     return result
 
 

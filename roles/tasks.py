@@ -24,10 +24,18 @@ def send_reminders_task() -> int:
 
 @shared_task(name="roles.send_deliveries")
 def send_deliveries_task(ids: list[int]) -> int:
-    """Send queued deliveries now (a nudge); the hourly run sends them anyway if this never runs."""
+    """Send queued deliveries now (a nudge); the resume sweep sends them anyway if this never runs."""
     from .reminders.claims import deliveries_resume
 
     return deliveries_resume(ids=ids).deliveries
+
+
+@shared_task(name="roles.resume_deliveries")
+def resume_deliveries_task() -> int:
+    """Every few minutes: send what a dead worker had claimed (lease run out) and anything queued."""
+    from .reminders.claims import deliveries_resume
+
+    return deliveries_resume().deliveries
 
 
 @shared_task(name="roles.deliver_bulletins")

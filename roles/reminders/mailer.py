@@ -1,16 +1,23 @@
 """The one sender: claimed `Delivery` rows become e-mails (one per reminder, one digest per person, manager or
-officer), sent over one connection and marked sent as the relay accepts them."""
+officer), sent over one connection per batch, each marked sent just before it is handed to the relay (the
+protocol and what it guarantees: `claims.py`)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import smtplib
 import time
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,9 +27,18 @@ from hipaa_training import audit
 from ..access import COMPLIANCE_OFFICER
 from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, User
 
+logger = logging.getLogger(__name__)
+
+# The relay answered "no" (a 4xx/5xx reply): it did not take the message, so it may be sent again later.
+REFUSED: tuple[type[Exception], ...] = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+
 
 def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
+
+
+def lease_seconds() -> float:
+    return float(_setting("REMINDER_CLAIM_LEASE_SECONDS", 180))
 
 
 def training_url() -> str:
@@ -45,8 +61,10 @@ class SendResult:
 
 @dataclass
 class _Message:
+    """The rows one send covers and its e-mails: one, several (a copy to each officer) or none (nothing to say)."""
+
     rows: list[Delivery]
-    email: EmailMultiAlternatives | None
+    emails: list[EmailMultiAlternatives]
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -57,16 +75,25 @@ def _render(template: str, context: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def _email(subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]) -> _Message:
+def message_id(rows: list[Delivery], to: list[str]) -> str:
+    """The same rows to the same address always get the same Message-ID, so a relay or mailbox that drops
+    repeated Message-IDs can recognise a message sent again (after a relay error, or by an operator)."""
+    digest = hashlib.sha256(f"{','.join(str(r.pk) for r in rows)}|{','.join(to)}".encode()).hexdigest()[:32]
+    return f"<{digest}.training@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+
+
+def _email(
+    subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]
+) -> EmailMultiAlternatives:
     text, html = _render(template, context)
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
         to=to,
-        headers={"X-Training-Delivery": ",".join(str(r.pk) for r in rows)},
+        headers={"X-Training-Delivery": ",".join(str(r.pk) for r in rows), "Message-ID": message_id(rows, to)},
     )
     email.attach_alternative(html, "text/html")
-    return _Message(rows, email)
+    return email
 
 
 SUBJECTS = {
@@ -95,7 +122,11 @@ def _bulletin(row: Delivery) -> Bulletin:
 
 
 def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
-    """Group claimed rows into e-mails: one per reminder, one digest per person, manager or officer."""
+    """Group claimed rows into e-mails: one per reminder, one digest per person, manager or officer.
+
+    The claim decides what travels together (`claims.py`): a person's reminders and their digest marker, a
+    manager's team, and all of a run's officer rows are each claimed under one token, so one call sees them all.
+    """
     messages: list[_Message] = []
     digests: dict[int, list[Delivery]] = defaultdict(list)
     markers: dict[int, Delivery] = {}
@@ -106,14 +137,9 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             markers[_recipient(row).pk] = row
         elif row.kind == Delivery.BULLETIN:
             b, person = _bulletin(row), _recipient(row)
+            context = {"person": person, "bulletin": b, "url": f"{settings.SITE_URL}{b_url(b.pk)}"}
             messages.append(
-                _email(
-                    f"Security reminder: {b.title}",
-                    [person.email],
-                    "bulletin",
-                    {"person": person, "bulletin": b, "url": f"{settings.SITE_URL}{b_url(b.pk)}"},
-                    [row],
-                )
+                _Message([row], [_email(f"Security reminder: {b.title}", [person.email], "bulletin", context, [row])])
             )
         elif row.kind == Delivery.MANAGER:
             managers[_assignment(row).user.manager_id].append(row)
@@ -125,37 +151,30 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             a = _assignment(row)
             subject = SUBJECTS[row.kind].format(course=a.course.title, due=f"{a.due_on:%B} {a.due_on.day}")
             context = {"person": a.user, "assignment": a, "kind": row.kind, "today": timezone.localdate()}
-            messages.append(_email(subject, [a.user.email], "reminder", context, [row]))
+            messages.append(_Message([row], [_email(subject, [a.user.email], "reminder", context, [row])]))
     for user_id, items in digests.items():
         person = _assignment(items[0]).user
-        extra = [markers.pop(user_id)] if user_id in markers else []
+        carried = items + ([markers.pop(user_id)] if user_id in markers else [])
         context = {"person": person, "items": items, "today": timezone.localdate()}
-        messages.append(
-            _email("Your training reminders for today", [person.email], "reminder_digest", context, items + extra)
-        )
+        subject = "Your training reminders for today"
+        messages.append(_Message(carried, [_email(subject, [person.email], "reminder_digest", context, carried)]))
     for manager_id, items in managers.items():
         manager = _assignment(items[0]).user.manager
         if manager is None or manager_id is None:
+            messages.append(_Message(items, []))  # the manager left the workforce: nobody to tell
             continue
         context = {"recipient": manager, "items": items, "level": "manager"}
         subject = f"{len({_assignment(i).user_id for i in items})} of your team have overdue HIPAA training"
-        messages.append(_email(subject, [manager.email], "escalation", context, items))
+        messages.append(_Message(items, [_email(subject, [manager.email], "escalation", context, items)]))
     if to_officers:
         context = {"items": to_officers, "level": "officer"}
         subject = f"Overdue HIPAA training: {len({_assignment(i).user_id for i in to_officers})} people"
-        # One digest to each officer; the rows are marked once every officer's copy went out.
-        emails = [_email(subject, [o.email], "escalation", {**context, "recipient": o}, []) for o in officers]
-        for m in emails:
-            assert m.email is not None
-            m.email.extra_headers["X-Training-Delivery"] = ",".join(str(r.pk) for r in to_officers)
-        if emails:
-            emails[-1].rows = to_officers
-        else:  # no officer to tell: nothing to send, and nothing to retry
-            emails = [_Message(to_officers, None)]
-        messages += emails
+        # One copy to each officer, all under one mark: no officer's copy goes out twice.
+        emails = [_email(subject, [o.email], "escalation", {**context, "recipient": o}, to_officers) for o in officers]
+        messages.append(_Message(to_officers, emails))
     # A digest marker with nothing left to carry (its reminders were sent by an earlier run) is done.
     for marker in markers.values():
-        messages.append(_Message([marker], None))
+        messages.append(_Message([marker], []))
     return messages
 
 
@@ -163,13 +182,83 @@ def b_url(bulletin_id: int) -> str:
     return reverse("roles:bulletin", args=[bulletin_id])
 
 
-def send_claimed(ids: list[int]) -> SendResult:
-    """Send the claimed rows `ids` and record them as sent (a constant number of queries per flush)."""
+def renew(*tokens: str) -> int:
+    """Extend the lease on the unsent rows of `tokens`; how many rows that was (0: nothing left, or taken over)."""
+    return Delivery.objects.filter(claim__in=tokens, sent_at__isnull=True).update(claimed_at=timezone.now())
+
+
+class Lease:
+    """A run's hold on its claims: every `REMINDER_CLAIM_LEASE_SECONDS / 6` it renews all the run has not
+    sent yet (the batch in hand and the batches after it), so no sweep takes over a live run however long."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens = list(tokens)
+        self.every = lease_seconds() / 6
+        self.last = time.monotonic()
+
+    def renew_if_due(self) -> None:
+        if self.tokens and time.monotonic() - self.last >= self.every:
+            renew(*self.tokens)
+            self.last = time.monotonic()
+
+    def release(self, token: str) -> None:
+        if token in self.tokens:
+            self.tokens.remove(token)
+
+
+def _mark(message: _Message, token: str) -> bool:
+    """Record the message sent, committed before the relay sees it (one UPDATE); False (and nothing changed) if
+    any of its rows is no longer this claim's: another run took it over, so it sends it."""
+    pks = [r.pk for r in message.rows]
+    marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())
+    if marked == len(pks):
+        return True
+    if marked:  # part of it was taken over (not possible while takeovers move whole claims): give ours back
+        _unmark(message, token)
+    return False
+
+
+@contextmanager
+def _marks_without_waiting_for_the_disk() -> Iterator[None]:
+    """On PostgreSQL, the batch's commits do not wait for the WAL to reach the disk (unless
+    `REMINDER_MARK_SYNCHRONOUS`). A mark is visible to every other run the moment it commits, so a worker's
+    death changes nothing; only a crash of the database server itself within a fraction of a second of a mark
+    could forget it and send that message again. Durable writes in the batch (bulletin evidence) ask for the
+    disk again (`SET LOCAL synchronous_commit TO ON`)."""
+    if connection.vendor != "postgresql" or _setting("REMINDER_MARK_SYNCHRONOUS", False):
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection is gone, and the setting with it; the error that ended the batch
+            logger.debug("could not reset synchronous_commit", exc_info=True)  # is the one to report
+
+
+def _unmark(message: _Message, token: str) -> None:
+    Delivery.objects.filter(pk__in=[r.pk for r in message.rows], claim=token).update(sent_at=None)
+
+
+def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
+    """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
+
+    Per message: pause (the relay's rate limit), mark (one UPDATE, committed, conditional on still holding the
+    claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
+    it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
+    claimed until the lease runs out and the sweep takes them over. `lease` is the run's hold on this and its
+    later claims (by default, on this one alone). Call outside a transaction.
+    """
     result = SendResult()
-    if not ids:
-        return result
+    lease = lease or Lease([token])
+    if not renew(token):
+        return result  # nothing left, or another run took the claim over
     rows = list(
-        Delivery.objects.filter(pk__in=ids, sent_at__isnull=True)
+        Delivery.objects.filter(claim=token, sent_at__isnull=True)
         .select_related("assignment__user__manager", "assignment__course", "recipient", "bulletin")
         .order_by("pk")
     )
@@ -177,50 +266,77 @@ def send_claimed(ids: list[int]) -> SendResult:
     if any(r.kind == Delivery.OFFICER for r in rows):
         officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))
     pause = float(_setting("REMINDER_SEND_PAUSE", 0))
-    mark_every = int(_setting("REMINDER_MARK_EVERY", 200))
-    mark_interval = float(_setting("REMINDER_MARK_INTERVAL", 0.05))
-    pending: list[Delivery] = []
-    last_flush = time.monotonic()
-    connection = get_connection()
-    try:
+    relay = get_connection()
+    relay.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
+    with _marks_without_waiting_for_the_disk(), _closing(relay):
         for message in _messages(rows, officers):
-            if message.email is not None:
-                if pause:
-                    time.sleep(pause)  # stay under the mail relay's rate limit
-                message.email.connection = connection
-                message.email.send()
-                result.messages += 1
-            pending += message.rows
-            if len(pending) >= mark_every or time.monotonic() - last_flush >= mark_interval:
-                _mark_sent(pending, result)
-                pending = []
-                last_flush = time.monotonic()
-    finally:
-        if pending:
-            _mark_sent(pending, result)
-        connection.close()
+            if message.emails and pause:
+                time.sleep(pause)  # stay under the mail relay's rate limit
+            lease.renew_if_due()
+            if not _mark(message, token):
+                continue
+            sent = 0
+            for email in message.emails:
+                email.connection = relay
+                try:
+                    sent += relay.send_messages([email]) or 0
+                except REFUSED as error:
+                    logger.warning(
+                        "the relay refused delivery %s: %s", email.extra_headers["X-Training-Delivery"], error
+                    )
+                except Exception:
+                    logger.exception(
+                        "sending delivery %s failed; kept as sent (the relay may have taken it)",
+                        email.extra_headers["X-Training-Delivery"],
+                    )
+                    if sent:
+                        result.messages += sent
+                        _count(message, result)
+                    raise
+            if message.emails and not sent:
+                _unmark(message, token)  # no copy was taken: a later run tries again
+                continue
+            result.messages += sent
+            _count(message, result)
     return result
 
 
-def _mark_sent(rows: list[Delivery], result: SendResult) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(sent_at=now)
-        bulletins = [r for r in rows if r.kind == Delivery.BULLETIN]
-        if bulletins:
-            BulletinDelivery.objects.bulk_create(
-                [BulletinDelivery(bulletin=_bulletin(r), person=_recipient(r), sent_at=now) for r in bulletins],
-                ignore_conflicts=True,
-            )
-            audit.record_many(
-                audit.Event(
-                    "bulletin.delivered",
-                    subject=("roles.bulletin", r.bulletin_id),
-                    data={"person": _recipient(r).email, "delivery": r.pk},
-                )
-                for r in bulletins
-            )
-    for r in rows:
+@contextmanager
+def _closing(relay: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        relay.close()
+
+
+def _count(message: _Message, result: SendResult) -> None:
+    """Count what the relay took; a bulletin's evidence is written now, once the relay has it (evidence is
+    append-only, so never for a message the relay might still refuse)."""
+    bulletins = [r for r in message.rows if r.kind == Delivery.BULLETIN]
+    if bulletins:
+        record_bulletin_evidence(bulletins)
+    for r in message.rows:
         if r.kind != Delivery.DIGEST:
             result.deliveries += 1
             result.kinds[r.kind] += 1
+
+
+def record_bulletin_evidence(rows: list[Delivery]) -> None:
+    """The evidence that a bulletin was e-mailed: one BulletinDelivery and one audit event per row."""
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO ON")  # evidence waits for the disk
+        BulletinDelivery.objects.bulk_create(
+            [BulletinDelivery(bulletin=_bulletin(r), person=_recipient(r), sent_at=now) for r in rows],
+            ignore_conflicts=True,
+        )
+        audit.record_many(
+            audit.Event(
+                "bulletin.delivered",
+                subject=("roles.bulletin", r.bulletin_id),
+                data={"person": _recipient(r).email, "delivery": r.pk},
+            )
+            for r in rows
+        )

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ..models import Assignment, Delivery, ReminderPolicy, User
 from .claims import claim_rows, deliveries_resume, new_token
-from .mailer import SendResult, send_claimed
+from .mailer import Lease, SendResult, send_claimed
 
 ESCALATIONS = (Delivery.MANAGER, Delivery.OFFICER)
 
@@ -52,6 +54,7 @@ class _Due:
     user_id: int
     kind: str
     period: str
+    manager_id: int | None = None
 
 
 def _due_rows(
@@ -65,27 +68,33 @@ def _due_rows(
             rows.append(_Due(assignment_id, user_id, *occurrence))
         late = (today - due_on).days
         if Delivery.MANAGER in kinds and manager_id and late >= policy.manager_after_days:
-            rows.append(_Due(assignment_id, user_id, Delivery.MANAGER, week))
+            rows.append(_Due(assignment_id, user_id, Delivery.MANAGER, week, manager_id))
         if Delivery.OFFICER in kinds and late >= policy.officer_after_days:
             rows.append(_Due(assignment_id, user_id, Delivery.OFFICER, week))
     return rows
 
 
 def _open_assignments(horizon: dt.date, batch_size: int) -> Iterator[list[tuple[int, int, dt.date, int | None]]]:
-    """Open assignments of active people due by `horizon`, in batches (keyset pagination: one query each)."""
+    """Open assignments of active people due by `horizon`, in batches of about `batch_size` that end on a
+    person (keyset pagination on the person: one query each), so a person's reminders are claimed together."""
     qs = (
         Assignment.objects.open()
         .filter(user__is_active=True, user__terminated_on__isnull=True, due_on__lte=horizon)
-        .order_by("pk")
+        .order_by("user_id", "pk")
         .values_list("pk", "user_id", "due_on", "user__manager_id")
     )
-    last = 0
+    last_user = 0
     while True:
-        chunk = list(qs.filter(pk__gt=last)[:batch_size])
+        chunk = list(qs.filter(user_id__gt=last_user)[:batch_size])
         if not chunk:
             return
+        if len(chunk) == batch_size:
+            if chunk[0][1] == chunk[-1][1]:  # one person with a whole batch of assignments: all of theirs
+                chunk = list(qs.filter(user_id=chunk[0][1]))
+            else:  # the last person may go on in the next batch: leave them for it
+                chunk = [row for row in chunk if row[1] != chunk[-1][1]]
         yield chunk
-        last = chunk[-1][0]
+        last_user = chunk[-1][1]
 
 
 def reminders_send(
@@ -98,28 +107,67 @@ def reminders_send(
 
     One parametrised service for the whole calendar: `kinds` narrows it (before_due, due, overdue,
     escalation_manager, escalation_officer); the policy row gives the days. Safe to run twice, or twice at once.
+    Everything is claimed before anything is sent, so if the worker dies the sweep resumes the whole run.
     """
     today = today or timezone.localdate()
     kinds = set(kinds or (Delivery.BEFORE_DUE, Delivery.DUE, Delivery.OVERDUE, *ESCALATIONS))
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
-    policy = ReminderPolicy.current()
     result = deliveries_resume(batch_size=batch_size)
+    tokens = claim_due(today=today, kinds=kinds, batch_size=batch_size)
+    lease = Lease(tokens)
+    for token in tokens:
+        result += send_claimed(token, lease)
+        lease.release(token)
+    return result
+
+
+def claim_due(*, today: dt.date, kinds: set[str], batch_size: int) -> list[str]:
+    """Claim what is due today and not yet claimed; the claim tokens, one per batch, in the order to send them.
+
+    A batch holds whole messages: whole people (reminders and digest), whole teams (a manager's escalation),
+    and the run's officer escalation in one claim, so however the batches fall each gets one message.
+    """
+    policy = ReminderPolicy.current()
     horizon = today + dt.timedelta(days=max(policy.before_due, default=0))
+    tokens: list[str] = []
+    escalations: list[_Due] = []
     for chunk in _open_assignments(horizon, batch_size):
         due = _due_rows(chunk, policy, today, kinds)
-        if not due:
-            continue
-        token = new_token()
-        now = timezone.now()
-        claims = [
-            Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now)
-            for d in due
-            if d.kind in ESCALATIONS
-        ]
-        claims += _personal_claims([d for d in due if d.kind not in ESCALATIONS], today, token, now)
-        ids = claim_rows(claims, token)
-        result += send_claimed(ids)
-    return result
+        escalations += [d for d in due if d.kind in ESCALATIONS]
+        personal = [d for d in due if d.kind not in ESCALATIONS]
+        if personal:
+            token, now = new_token(), timezone.now()
+            with transaction.atomic():  # a digest marker and the reminders it carries, or neither
+                if claim_rows(_personal_claims(personal, today, token, now), token):
+                    tokens.append(token)
+    to_managers = sorted((d for d in escalations if d.kind == Delivery.MANAGER), key=lambda d: d.manager_id or 0)
+    for team in _teams(to_managers, batch_size):
+        tokens += _claim_escalations(team)
+    tokens += _claim_escalations([d for d in escalations if d.kind == Delivery.OFFICER])
+    return tokens
+
+
+def _teams(due: list[_Due], batch_size: int) -> Iterator[list[_Due]]:
+    """Batches of about `batch_size` escalation rows sorted by manager, each ending on a manager."""
+    batch: list[_Due] = []
+    for _, team in groupby(due, key=lambda d: d.manager_id):
+        team_rows = list(team)
+        if batch and len(batch) + len(team_rows) > batch_size:
+            yield batch
+            batch = []
+        batch += team_rows
+    if batch:
+        yield batch
+
+
+def _claim_escalations(due: list[_Due]) -> list[str]:
+    if not due:
+        return []
+    token, now = new_token(), timezone.now()
+    claims = [
+        Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now) for d in due
+    ]
+    return [token] if claim_rows(claims, token) else []
 
 
 def _personal_claims(due: list[_Due], today: dt.date, token: str, now: dt.datetime) -> list[Delivery]:

@@ -151,7 +151,16 @@ def test_the_policy_is_data_the_calendar_follows(employee):
     assert len(sent_to(employee.email) if run(due - dt.timedelta(days=3)) else []) == 3
 
 
-def test_a_reminder_run_takes_a_constant_number_of_queries(employee):
+def marks(queries: CaptureQueriesContext) -> int:
+    return sum(q["sql"].startswith('UPDATE "roles_delivery" SET "sent_at"') for q in queries.captured_queries)
+
+
+def per_run(queries: CaptureQueriesContext) -> int:
+    """Queries but each message's mark."""
+    return len(queries.captured_queries) - marks(queries)
+
+
+def test_a_reminder_run_takes_a_constant_number_of_queries_and_one_mark_per_message(employee):
     due = due_date(employee)
     with at(due), CaptureQueriesContext(connection) as small:
         reminders_send()
@@ -160,8 +169,9 @@ def test_a_reminder_run_takes_a_constant_number_of_queries(employee):
     Assignment.objects.update(due_on=due + dt.timedelta(days=20))
     with at(due + dt.timedelta(days=20)), CaptureQueriesContext(connection) as large:
         result = reminders_send()
-    assert result.deliveries > len(small.captured_queries)
-    assert len(large.captured_queries) <= len(small.captured_queries) + 2
+    assert result.deliveries > per_run(small)
+    assert marks(large) == result.messages  # each message is marked sent before it is handed over
+    assert per_run(large) <= per_run(small) + 2
 
 
 # --- nudges and the policy page ------------------------------------------------------------------------

@@ -349,6 +349,8 @@ NAV_ITEMS = [
     ("Security reminders", "roles:bulletin_list", ("compliance officer",)),
     ("Dashboard", "records:dashboard", ("compliance officer",)),
     ("Import", "roles:import", ("compliance officer",)),
+    ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
+    ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
 ]

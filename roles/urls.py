@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import bulletins, imports, reminders
+from .views import bulletins, imports, reminders, workforce_roles
 
 app_name = "roles"
 
@@ -20,4 +20,16 @@ urlpatterns = [
     path("bulletins/<int:bulletin_id>/acknowledge/", bulletins.bulletin_ack, name="bulletin_ack"),
     path("dashboard/import/", imports.import_upload, name="import"),
     path("dashboard/import/apply/", imports.import_apply, name="import_apply"),
+    path("dashboard/roles/", workforce_roles.grid, name="grid"),
+    path("dashboard/roles/apply/", workforce_roles.grid_apply, name="grid_apply"),
+    path("dashboard/roles/new/", workforce_roles.role_new, name="role_new"),
+    path("dashboard/roles/<int:role_id>/", workforce_roles.role_edit, name="role_edit"),
+    path("dashboard/roles/<int:role_id>/retire/", workforce_roles.role_retire_view, name="role_retire"),
+    path("dashboard/departments/", workforce_roles.departments, name="departments"),
+    path("dashboard/departments/<int:department_id>/", workforce_roles.department_edit, name="department_edit"),
+    path(
+        "dashboard/departments/<int:department_id>/retire/",
+        workforce_roles.department_retire_view,
+        name="department_retire",
+    ),
 ]

@@ -78,6 +78,15 @@ MATRIX: dict[str, dict | str] = {
     "roles:bulletin_report": row(302, 403, 403, 200, 403, 403),
     "roles:bulletin": row(302, 200, 200, 200, 404, 200),  # its audience: the workforce (the auditor is not)
     "roles:bulletin_ack": same(405),  # POST only (tests/roles/test_bulletins.py)
+    # the roles grid: officers and administrators change it, auditors read it (tests/roles/test_roles_grid.py)
+    "roles:grid": row(302, 403, 403, 200, 200, 200),
+    "roles:grid_apply": same(405),  # POST only (tests/roles/test_roles_grid.py)
+    "roles:role_new": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    "roles:role_edit": row(302, 403, 403, 200, 403, 200),
+    "roles:role_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    "roles:departments": row(302, 403, 403, 200, 403, 200),
+    "roles:department_edit": row(302, 403, 403, 200, 403, 200),
+    "roles:department_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),
@@ -192,6 +201,10 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = str(ReportJob.objects.get().pk)
         elif name == "slug":
             values[name] = "training"
+        elif name == "role_id":
+            values[name] = str(everyone["employee"].workforce_role_id)
+        elif name == "department_id":
+            values[name] = str(everyone["employee"].department_id)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

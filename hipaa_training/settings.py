@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hipaa_training.context_processors.site",
+                "roles.context_processors.organization",  # the officer's name for it, over the setting's
                 "roles.context_processors.bulletins",
                 "hipaa_training.context_processors.audit_status",
             ],

@@ -22,6 +22,7 @@ from hipaa_training import audit
 from .assignments import SyncResult, sync_assignments
 from .grid import GridChange, GridStale, grid_plan, grid_state
 from .models import Assignment, Department, Requirement, User, WorkforceRole
+from .organization import organization_name
 
 TRACKED_FIELDS = {
     "workforce_role": "person.role_changed",
@@ -98,9 +99,10 @@ def invitation_url(person: User) -> str:
 
 def person_invite(*, person: User, actor: User | None = None) -> None:
     """E-mail the person a link to set their password (sent after commit)."""
-    context = {"person": person, "url": invitation_url(person), "organization": settings.ORGANIZATION_NAME}
+    name = organization_name()
+    context = {"person": person, "url": invitation_url(person), "organization": name}
     message = EmailMultiAlternatives(
-        subject=f"Your HIPAA training account at {settings.ORGANIZATION_NAME}",
+        subject=f"Your HIPAA training account at {name}",
         body=render_to_string("emails/invitation.txt", context),
         to=[person.email],
     )

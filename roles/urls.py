@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from .views import bulletins, imports, reminders, workforce_roles
+from .views import settings as settings_views
 
 app_name = "roles"
 
@@ -32,4 +33,8 @@ urlpatterns = [
         workforce_roles.department_retire_view,
         name="department_retire",
     ),
+    path("dashboard/settings/", settings_views.settings_page, name="settings"),
+    path("dashboard/settings/sign-in/", settings_views.sign_in_policy, name="settings_sign_in"),
+    path("dashboard/settings/organization/", settings_views.organization, name="settings_organization"),
+    path("dashboard/settings/logo/", settings_views.organization_logo, name="organization_logo"),
 ]

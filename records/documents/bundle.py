@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -30,6 +29,7 @@ from django.utils import timezone
 from courses.models import CourseVersion
 from hipaa_training import audit
 from roles.models import Requirement
+from roles.organization import organization_name
 
 from .. import reports
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
@@ -170,13 +170,13 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
             "README.txt",
             render_to_string(
                 "records/audit_bundle_readme.txt",
-                {"filters": filters, "organization": settings.ORGANIZATION_NAME, "head": head},
+                {"filters": filters, "organization": organization_name(), "head": head},
             ),
         )
         manifest = _json(
             {
                 "format": FORMAT,
-                "organization": settings.ORGANIZATION_NAME,
+                "organization": organization_name(),
                 "generated_at": timezone.now(),
                 "filters": filters.as_dict(),
                 "chain_head": head,

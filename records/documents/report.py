@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
 from roles.models import User
+from roles.organization import organization_name
 
 from .. import reports
 from ..exports import ExportFilters, training_queryset
@@ -33,7 +33,7 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
     rows = reports.transcripts(people, base=scope)
     return {
         "filters": filters,
-        "organization": settings.ORGANIZATION_NAME,
+        "organization": organization_name(),
         "as_of": as_of,
         "generated_at": timezone.now(),
         "program": reports.program(),

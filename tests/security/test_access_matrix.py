@@ -87,6 +87,11 @@ MATRIX: dict[str, dict | str] = {
     "roles:departments": row(302, 403, 403, 200, 403, 200),
     "roles:department_edit": row(302, 403, 403, 200, 403, 200),
     "roles:department_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    # the settings page (its three cases and bad input: tests/roles/test_settings_page.py)
+    "roles:settings": row(302, 403, 403, 200, 403, 200),
+    "roles:settings_sign_in": same(405),  # POST only
+    "roles:settings_organization": same(405),  # POST only
+    "roles:organization_logo": row(302, 403, 403, 404, 403, 404),  # no logo uploaded in the walk
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),

@@ -307,11 +307,13 @@ def _terms(value: Any) -> str:
     return f"due within {days} days, {_every(value.get('recurrence_months'))}"
 
 
-def change_log(limit: int | None = None) -> list[LogEntry]:
-    """Who changed which role's modules, when: newest first (three queries)."""
+def change_log(limit: int | None = None, until: dt.datetime | None = None) -> list[LogEntry]:
+    """Who changed which role's modules, when: newest first (three queries); `until`: only events before it."""
     events = AuditEvent.objects.filter(Q(action__startswith="requirement.") | Q(action__startswith="role.")).order_by(
         "-seq"
     )
+    if until is not None:
+        events = events.filter(at__lt=until)
     rows = list(events[:limit] if limit else events)
     roles = dict(WorkforceRole.objects.values_list("slug", "name"))
     courses = dict(Course.objects.values_list("slug", "title"))
@@ -338,3 +340,20 @@ def change_log(limit: int | None = None) -> list[LogEntry]:
             what = f"{role}: {course} {verb} {terms}{before}"
         entries.append(LogEntry(seq=e.seq, at=e.at, actor=e.actor_label or "system", what=what))
     return entries
+
+
+def grid_rows(requirement_text: str = "{days} d, {every}") -> list[list[str]]:
+    """The current grid as text rows for a report or a CSV: a header row, then one row per active role."""
+    state = grid_state()
+    rows = [["Workforce role", *[c.title + (" (retired)" if c.retired_at else "") for c in state.courses]]]
+    for role, cells in state.rows():
+        line = [role.name]
+        for cell in cells:
+            req = cell.requirement
+            if req is None:
+                line.append("")
+            else:
+                every = f"every {req.recurrence_months} mo" if req.recurrence_months else "once"
+                line.append(requirement_text.format(days=req.due_within_days, every=every))
+        rows.append(line)
+    return rows

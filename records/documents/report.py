@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
+from roles.grid import change_log, grid_rows
 from roles.models import User
 from roles.organization import organization_name
 
@@ -31,6 +32,7 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
     )
     people_list = list(people)
     rows = reports.transcripts(people, base=scope)
+    grid = grid_rows()
     return {
         "filters": filters,
         "organization": organization_name(),
@@ -40,6 +42,9 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
         "d": figures,
         "people": [(p, rows.get(p.pk, [])) for p in people_list],
         "head": audit.head(),
+        "grid_header": grid[0],
+        "grid_body": grid[1:],
+        "grid_log": change_log(until=reports.end_of_day(filters.upper) if filters.upper else None),
     }
 
 

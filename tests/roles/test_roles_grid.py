@@ -320,3 +320,20 @@ def test_two_officers_applying_at_the_same_moment_one_wins_the_other_is_refused(
     removed = not Requirement.objects.filter(role=role("billing"), course__slug="billing-privacy").exists()
     assert added != removed  # exactly one of the two changes happened, whole
     assert User.objects.filter(email="b1@example.test").exists()
+
+
+def test_the_grid_page_costs_the_same_queries_for_3_or_30_people(login, compliance_officer, billing_team):
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(compliance_officer)
+    client.get(reverse("roles:grid"))  # warm the session and the policy rows
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("roles:grid")).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for i in range(27):
+        make_person(f"extra{i}@example.test", f"Extra {i}", "intake" if i % 2 else "billing")
+    assert queries() == few

@@ -113,7 +113,8 @@ def test_the_name_and_logo_appear_on_new_certificates(
     assert client.get(reverse("roles:organization_logo")).content == bytes(org.logo)
     event = AuditEvent.objects.get(action="organization.changed")
     assert event.data["name"]["to"] == "Acme Revenue Cycle, LLC" and event.data["logo"]["to"] == org.logo_sha256
-    assert "Acme Revenue Cycle, LLC" in client.get(reverse("roles:settings")).content.decode()  # page header too
+    header = '<span class="org">Acme Revenue Cycle, LLC</span>'
+    assert header in client.get(reverse("records:training")).content.decode()  # every page's header too
 
     with django_capture_on_commit_callbacks(execute=True):
         take(assignment_of(employee))

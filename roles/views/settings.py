@@ -50,6 +50,10 @@ def _page(
 ) -> HttpResponse:
     policy = SecurityPolicy.current()
     org = Organization.current()
+    if organization is None:
+        organization = OrganizationForm(initial={"name": org.display_name})
+        if not org.logo_sha256:
+            del organization.fields["remove_logo"]  # nothing to remove
     context = {
         "sign_in_form": sign_in
         or SignInPolicyForm(
@@ -58,7 +62,7 @@ def _page(
                 "sso_may_create_accounts": policy.sso_may_create_accounts,
             }
         ),
-        "organization_form": organization or OrganizationForm(initial={"name": org.display_name}),
+        "organization_form": organization,
         "policy": policy,
         "org": org,
         "reminders": ReminderPolicy.current(),

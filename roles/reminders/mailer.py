@@ -19,6 +19,7 @@ from hipaa_training import audit
 
 from ..access import COMPLIANCE_OFFICER
 from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, User
+from ..organization import organization_name
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -50,14 +51,14 @@ class _Message:
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str]:
-    context = {**context, "organization": settings.ORGANIZATION_NAME, "training_url": training_url()}
+    context = {"organization": settings.ORGANIZATION_NAME, **context, "training_url": training_url()}
     return (
         render_to_string(f"emails/{template}.txt", context),
         render_to_string(f"emails/{template}.html", context),
     )
 
 
-def _email(subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]) -> _Message:
+def _one_email(subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]) -> _Message:
     text, html = _render(template, context)
     email = EmailMultiAlternatives(
         subject=subject,
@@ -96,6 +97,11 @@ def _bulletin(row: Delivery) -> Bulletin:
 
 def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
     """Group claimed rows into e-mails: one per reminder, one digest per person, manager or officer."""
+    organization = organization_name()  # the officer's name for it, read once per run
+
+    def _email(subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]) -> _Message:
+        return _one_email(subject, to, template, {"organization": organization, **context}, rows)
+
     messages: list[_Message] = []
     digests: dict[int, list[Delivery]] = defaultdict(list)
     markers: dict[int, Delivery] = {}

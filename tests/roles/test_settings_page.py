@@ -164,3 +164,21 @@ def test_the_logo_can_be_removed(login, compliance_officer):
     assert not Organization.current().logo
     assert client.get(reverse("roles:organization_logo")).status_code == 404
     assert AuditEvent.objects.filter(action="organization.changed").count() == 2
+
+
+def test_invitations_and_reminders_carry_the_officers_name_for_the_organisation(
+    login, compliance_officer, employee, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from roles.reminders.nudges import reminder_nudge
+    from roles.services import person_create
+
+    login(compliance_officer).post(reverse("roles:settings_organization"), {"name": "Acme Revenue Cycle, LLC"})
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        reminder_nudge(assignment=assignment_of(employee), actor=compliance_officer)
+        person_create(email="newbie@example.test", full_name="Nina Newbie")
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert "Acme Revenue Cycle, LLC" in bodies[employee.email]
+    assert "Acme Revenue Cycle, LLC" in bodies["newbie@example.test"]

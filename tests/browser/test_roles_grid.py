@@ -122,7 +122,8 @@ def test_officer_adds_a_requirement_and_the_role_sees_it_on_training(live_server
     check_page(page, checked, "settings")
     shoot(page, "settings")
 
-    press(page, page.get_by_role("button", name="Log out"))
+    with page.expect_navigation():
+        press(page, page.get_by_role("button", name="Log out"))
     sign_in(page, "billing@demo.example")
     page.wait_for_url("**/training/")
     assert page.get_by_role("row").filter(has_text="Patient communication").count() == 1

@@ -24,7 +24,7 @@ class LessonInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "created_at"]
+    list_display = ["title", "slug", "created_at", "retired_at"]
     readonly_fields = ["slug", "created_at"]
     search_fields = ["title", "slug"]
 

@@ -13,12 +13,19 @@ class Course(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired: no role may newly require it; its records are kept."
+    )
 
     class Meta:
         ordering = ["title"]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class CourseVersionQuerySet(models.QuerySet["CourseVersion"]):

@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hipaa_training.context_processors.site",
+                "roles.context_processors.organization",  # the officer's name for it, over the setting's
                 "roles.context_processors.bulletins",
                 "hipaa_training.context_processors.audit_status",
             ],
@@ -391,6 +392,8 @@ NAV_ITEMS = [
     ("Dashboard", "records:dashboard", ("compliance officer",)),
     ("People", "roles:people", ("compliance officer", "administrator", "auditor")),
     ("Import", "roles:import", ("compliance officer",)),
+    ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
+    ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
 ]

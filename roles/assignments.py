@@ -11,7 +11,9 @@
 - a recurring module's next cycle is assigned RECERTIFY_LEAD_DAYS before the current completion expires.
 
 Running it twice changes nothing. Work is done per batch of people, with a constant number of queries
-per batch, whatever the batch's size.
+per batch, whatever the batch's size. `dry_run=True` (with `requirements=` the set to plan against) says what
+a run would do and writes nothing: the roles grid's preview uses it, so the preview and the change share
+these rules.
 """
 
 from __future__ import annotations
@@ -50,12 +52,17 @@ def recertify_lead_days() -> int:
 
 @dataclass
 class SyncResult:
+    """What a run did, or (dry run) would do: `created` are unsaved in a dry run; `cancelled_ids` the open
+    assignments it cancels."""
+
     created: list[Assignment] = field(default_factory=list)
     cancelled: int = 0
+    cancelled_ids: list[int] = field(default_factory=list)
 
     def __iadd__(self, other: SyncResult) -> SyncResult:
         self.created += other.created
         self.cancelled += other.cancelled
+        self.cancelled_ids += other.cancelled_ids
         return self
 
 
@@ -172,6 +179,7 @@ def _sync_batch(
     today: dt.date,
     reason_hint: str | None,
     actor: User | None,
+    dry_run: bool = False,
 ) -> SyncResult:
     rows_by_user: dict[int, list[_Row]] = defaultdict(list)
     for values in Assignment.objects.filter(user__in=[p.pk for p in people]).values_list(
@@ -199,6 +207,12 @@ def _sync_batch(
         cancel_role += cancelled
 
     result = SyncResult()
+    if dry_run:
+        result.created = create
+        result.cancelled_ids = sorted(cancel_role + cancel_leaver)
+        result.cancelled = len(result.cancelled_ids)
+        return result
+    result.cancelled_ids = sorted(cancel_role + cancel_leaver)
     now = timezone.now()
     with transaction.atomic():
         if cancel_role:
@@ -274,10 +288,22 @@ def sync_assignments(
     reason_hint: str | None = None,
     actor: User | None = None,
     batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
+    requirements: Iterable[Requirement] | None = None,
 ) -> SyncResult:
-    """Bring assignments in step with roles, requirements, versions and the recurring cycle."""
+    """Bring assignments in step with roles, requirements, versions and the recurring cycle.
+
+    `requirements` replaces the stored ones (unsaved rows welcome) for planning a change; `dry_run` writes
+    nothing and returns what would be created (unsaved) and cancelled.
+    """
     today = today or timezone.localdate()
     rules = _rules()
+    if requirements is not None:  # planning a change of the role requirements: these stand for the stored ones
+        published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
+        rules.by_role = defaultdict(list)
+        for req in requirements:
+            if req.course_id in published:
+                rules.by_role[req.role_id].append(req)
 
     if people is None:
         people = User.objects.all()
@@ -290,12 +316,12 @@ def sync_assignments(
         batch.append(person)
         if len(batch) >= batch_size:
             result += _sync_batch(
-                batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor
+                batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run
             )
             batch = []
     if batch:
         result += _sync_batch(
-            batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor
+            batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run
         )
     return result
 

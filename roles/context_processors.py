@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def bulletins(request: HttpRequest) -> dict[str, Any]:
@@ -13,3 +14,10 @@ def bulletins(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     return {"pending_bulletins": lambda: list(unacknowledged_for(user).order_by("-send_at")[:5])}
+
+
+def organization(request: HttpRequest) -> dict[str, Any]:
+    """The organisation's name as the officer set it (read only if a page shows it)."""
+    from .organization import organization_name
+
+    return {"ORGANIZATION_NAME": SimpleLazyObject(organization_name)}

@@ -54,7 +54,7 @@ class BulletinForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), help_text="Markdown: **bold**, lists, links.")
     audience = forms.ChoiceField(choices=AUDIENCES, widget=forms.RadioSelect, initial="everyone")
     roles = IdsMultipleChoiceField(
-        queryset=WorkforceRole.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=WorkforceRole.objects.active(), required=False, widget=forms.CheckboxSelectMultiple
     )
     send_at = forms.DateTimeField(
         label="Send at",

@@ -236,6 +236,8 @@ def _read_person(
         )
     elif role is None and status not in TERMINATED:
         errors.append("workforce_role is blank; an active person needs one.")
+    elif role is not None and role.retired_at is not None and status not in TERMINATED:
+        errors.append(f"workforce role {role.name!r} is retired; choose another role.")
     hire_date = None
     if value["hire_date"]:
         try:
@@ -351,6 +353,9 @@ def import_plan(
             continue
         if row.department and row.department.lower() not in departments:
             new_departments.setdefault(row.department.lower(), row.department)
+        elif row.department and departments[row.department.lower()].retired_at and not row.terminated:
+            plan.problems.append(Problem(row.line, f"department {row.department!r} is retired; choose another."))
+            continue
         person = people.get(row.email)
         if actor is not None and person is not None and person.pk == actor.pk and row.terminated:
             plan.problems.append(Problem(row.line, "you cannot deactivate your own account in an import."))

@@ -8,12 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from courses.models import Course
 from hipaa_training.db import AppendOnlyModel
+
+MAX_DUE_WITHIN_DAYS = 365
+MAX_RECURRENCE_MONTHS = 120
 
 
 class UserManager(BaseUserManager["User"]):
@@ -41,14 +45,29 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
 
+class RetirableQuerySet(models.QuerySet[Any]):
+    def active(self) -> RetirableQuerySet:
+        """What may be chosen for a person now: not retired."""
+        return self.filter(retired_at__isnull=True)
+
+
 class Department(models.Model):
     name = models.CharField(max_length=120, unique=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired: kept for the records, no longer offered for people."
+    )
+
+    objects = RetirableQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class WorkforceRole(models.Model):
@@ -59,6 +78,11 @@ class WorkforceRole(models.Model):
     courses: models.ManyToManyField[Course, Requirement] = models.ManyToManyField(
         Course, through="Requirement", related_name="roles"
     )
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired once nobody is in it: kept for the records, not offered for people."
+    )
+
+    objects = RetirableQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -66,14 +90,26 @@ class WorkforceRole(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
 
 class Requirement(models.Model):
     role = models.ForeignKey(WorkforceRole, on_delete=models.CASCADE, related_name="requirements")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="requirements")
     recurrence_months = models.PositiveSmallIntegerField(
-        null=True, blank=True, default=12, help_text="Retrain every N months; empty means once."
+        null=True,
+        blank=True,
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RECURRENCE_MONTHS)],
+        help_text="Retrain every N months; empty means once.",
     )
-    due_within_days = models.PositiveSmallIntegerField(default=30, help_text="Days from assignment to due date.")
+    due_within_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DUE_WITHIN_DAYS)],
+        help_text="Days from assignment to due date.",
+    )
 
     class Meta:
         ordering = ["role", "course"]
@@ -286,6 +322,44 @@ class SSOClaimMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_value} ({self.provider_id or 'any provider'})"
+
+
+class Organization(models.Model):
+    """The organisation's name and logo as they appear on certificates and reports (one row, the officer's)."""
+
+    LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+    name = models.CharField(max_length=200, blank=True, help_text="Empty: the ORGANIZATION_NAME setting.")
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=20, blank=True, editable=False)
+    logo_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "organisation"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @classmethod
+    def current(cls) -> Organization:
+        """The row, or an unsaved one with the defaults (reading never writes: `organization_update` saves it)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or settings.ORGANIZATION_NAME
+
+    def logo_data_uri(self) -> str:
+        """The logo as a data: URI (what the PDF renderer may embed), or "" without one."""
+        import base64
+
+        if not self.logo:
+            return ""
+        return f"data:{self.logo_type};base64,{base64.b64encode(bytes(self.logo)).decode('ascii')}"
 
 
 # Reminders, escalations and security bulletins.

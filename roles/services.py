@@ -16,12 +16,15 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from hipaa_training import audit
 
 from .assignments import SyncResult, sync_assignments
+from .grid import GridChange, GridStale, grid_plan, grid_state
 from .identity import email_change_record
 from .models import Assignment, Department, DepartmentRequirement, Requirement, User, WorkforceRole
+from .organization import organization_name
 from .validators import check_person_dates, hire_date_problem
 
 TRACKED_FIELDS = {
@@ -102,6 +105,14 @@ def _label(value: Any) -> str | None:
     return str(value)
 
 
+def _refuse_retired(role: WorkforceRole | None, department: Department | None) -> None:
+    """A retired role or department is kept for the records and never given to anyone again."""
+    if role is not None and role.retired_at is not None:
+        raise ValidationError({"workforce_role": f"{role.name} is retired: choose another workforce role."})
+    if department is not None and department.retired_at is not None:
+        raise ValidationError({"department": f"{department.name} is retired: choose another department."})
+
+
 def person_create(
     *,
     email: str,
@@ -117,6 +128,7 @@ def person_create(
 ) -> User:
     """Add a workforce member, assign what their role requires, and invite them (45 CFR 164.530(b)(2)(i)(B))."""
     check_person_dates({"hire_date": hire_date, "access_expires_on": access_expires_on})
+    _refuse_retired(workforce_role, department)
     with transaction.atomic():
         person = User.objects.create_user(
             email=email,
@@ -156,9 +168,9 @@ def person_invite(*, person: User, actor: User | None = None) -> None:
     """E-mail the person a link to set their password (sent after commit)."""
     if not person.is_active or person.terminated_on is not None:
         raise ValidationError(f"{person.full_name} has left; reactivate them before inviting them again.")
-    context = {"person": person, "url": invitation_url(person), "organization": settings.ORGANIZATION_NAME}
+    context = {"person": person, "url": invitation_url(person), "organization": organization_name()}
     message = EmailMultiAlternatives(
-        subject=f"Your HIPAA training account at {settings.ORGANIZATION_NAME}",
+        subject=f"Your HIPAA training account at {context['organization']}",
         body=render_to_string("emails/invitation.txt", context),
         to=[person.email],
     )
@@ -180,6 +192,10 @@ def person_update(
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
     check_person_dates({k: v for k, v in changes.items() if getattr(person, k) != v})
+    _refuse_retired(
+        changes.get("workforce_role") if changes.get("workforce_role") != person.workforce_role else None,
+        changes.get("department") if changes.get("department") != person.department else None,
+    )
     with transaction.atomic():
         _locked(person, expected_version)
         before = {name: getattr(person, name) for name in changes}
@@ -346,3 +362,154 @@ def department_requirement_remove(*, requirement: DepartmentRequirement, actor: 
         )
         requirement.delete()
         sync_assignments(people=User.objects.filter(department=department), actor=actor)
+
+
+# The roles grid, workforce roles and departments (the officer's /dashboard/roles/ and /dashboard/departments/).
+
+
+def requirements_grid_apply(
+    *, changes: list[GridChange], version: str, plan_digest: str, actor: User | None = None
+) -> SyncResult:
+    """Apply the roles grid's changes as previewed, in one transaction: each requirement added, changed or
+    removed is one audit event, then the engine brings the people of those roles in step
+    (45 CFR 164.530(b)(2)(i): training as necessary and appropriate for each person's function).
+
+    Refused (GridStale, nothing saved) when the grid or its consequences differ from what was previewed:
+    another officer saved the grid, or the workforce changed, in between.
+    """
+    with transaction.atomic():
+        list(WorkforceRole.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        state = grid_state()
+        if state.version != version:
+            raise GridStale("Someone changed the roles grid after you opened it.")
+        plan = grid_plan(state, changes)
+        if plan.digest != plan_digest:
+            raise GridStale("The workforce or the grid changed since your preview, so its consequences differ.")
+        for change in changes:
+            if change.before is None and change.course.retired_at is not None:
+                raise ValidationError(f"{change.course.title} is retired: no role can newly require it.")
+            data: dict[str, Any] = {"role": change.role.slug, "course": change.course.slug}
+            if change.before is not None:
+                data["from"] = {
+                    "due_within_days": change.before.due_within_days,
+                    "recurrence_months": change.before.recurrence_months,
+                }
+            if not change.required:
+                assert change.before is not None
+                audit.record("requirement.removed", actor=actor, subject=change.before, data=data)
+                change.before.delete()
+                continue
+            requirement = change.before or Requirement(role=change.role, course=change.course)
+            requirement.due_within_days = change.due_within_days or 0
+            requirement.recurrence_months = change.recurrence_months
+            requirement.full_clean()
+            requirement.save()
+            data["to"] = {
+                "due_within_days": requirement.due_within_days,
+                "recurrence_months": requirement.recurrence_months,
+            }
+            audit.record(f"requirement.{change.kind}", actor=actor, subject=requirement, data=data)
+        people = User.objects.filter(workforce_role__in={c.role.pk for c in changes})
+        return sync_assignments(people=people, actor=actor)
+
+
+def _unique_name(model: type[WorkforceRole] | type[Department], name: str, exclude: int | None = None) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Give it a name."})
+    clash = model.objects.filter(name__iexact=name).exclude(pk=exclude).first()
+    if clash is not None:
+        retired = " (retired)" if clash.retired_at else ""
+        raise ValidationError({"name": f"There is already a {model._meta.verbose_name} named {clash.name}{retired}."})
+    return name
+
+
+def role_create(
+    *, name: str, description: str = "", handles_phi: bool = True, actor: User | None = None
+) -> WorkforceRole:
+    """A new workforce role, requiring nothing until the officer says so in the grid."""
+    with transaction.atomic():
+        name = _unique_name(WorkforceRole, name)
+        base = slugify(name)[:40] or "role"
+        slug, n = base, 1
+        while WorkforceRole.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        role = WorkforceRole(name=name, slug=slug, description=description.strip(), handles_phi=handles_phi)
+        role.full_clean()
+        role.save()
+        audit.record("role.created", actor=actor, subject=role, data={"role": role.slug, "name": role.name})
+    return role
+
+
+def role_rename(*, role: WorkforceRole, name: str, actor: User | None = None) -> WorkforceRole:
+    """A role's new name; its slug (what imports and the audit trail use) stays."""
+    with transaction.atomic():
+        role = WorkforceRole.objects.select_for_update().get(pk=role.pk)
+        name = _unique_name(WorkforceRole, name, exclude=role.pk)
+        if name != role.name:
+            before, role.name = role.name, name
+            role.full_clean()
+            role.save(update_fields=["name"])
+            audit.record(
+                "role.renamed", actor=actor, subject=role, data={"role": role.slug, "from": before, "to": name}
+            )
+    return role
+
+
+def role_retire(*, role: WorkforceRole, actor: User | None = None) -> WorkforceRole:
+    """Retire a role nobody is in any more: never deleted (the records say who had to take what), no longer
+    offered for people. Refused while active people are in it: move them first."""
+    with transaction.atomic():
+        role = WorkforceRole.objects.select_for_update().get(pk=role.pk)
+        if role.retired_at is not None:
+            raise ValidationError(f"{role.name} is already retired.")
+        active = role.people.filter(is_active=True, terminated_on__isnull=True).count()
+        if active:
+            raise ValidationError(
+                f"{role.name} still has {active} {'person' if active == 1 else 'people'} in it: "
+                "move them to another role first. A role with people in it is never deleted."
+            )
+        role.retired_at = timezone.now()
+        role.save(update_fields=["retired_at"])
+        audit.record("role.retired", actor=actor, subject=role, data={"role": role.slug, "name": role.name})
+    return role
+
+
+def department_create(*, name: str, actor: User | None = None) -> Department:
+    with transaction.atomic():
+        department = Department(name=_unique_name(Department, name))
+        department.full_clean()
+        department.save()
+        audit.record("department.created", actor=actor, subject=department, data={"name": department.name})
+    return department
+
+
+def department_rename(*, department: Department, name: str, actor: User | None = None) -> Department:
+    with transaction.atomic():
+        department = Department.objects.select_for_update().get(pk=department.pk)
+        name = _unique_name(Department, name, exclude=department.pk)
+        if name != department.name:
+            before, department.name = department.name, name
+            department.full_clean()
+            department.save(update_fields=["name"])
+            audit.record("department.renamed", actor=actor, subject=department, data={"from": before, "to": name})
+    return department
+
+
+def department_retire(*, department: Department, actor: User | None = None) -> Department:
+    """Retire a department nobody active is in: kept for the records, no longer offered for people."""
+    with transaction.atomic():
+        department = Department.objects.select_for_update().get(pk=department.pk)
+        if department.retired_at is not None:
+            raise ValidationError(f"{department.name} is already retired.")
+        active = department.people.filter(is_active=True, terminated_on__isnull=True).count()
+        if active:
+            raise ValidationError(
+                f"{department.name} still has {active} {'person' if active == 1 else 'people'} in it: "
+                "move them to another department first."
+            )
+        department.retired_at = timezone.now()
+        department.save(update_fields=["retired_at"])
+        audit.record("department.retired", actor=actor, subject=department, data={"name": department.name})
+    return department

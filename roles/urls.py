@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.urls import path
 
 from .oidc import setup_views as sso_setup_views
-from .views import bulletins, imports, people, reminders
+from .views import bulletins, imports, people, reminders, workforce_roles
+from .views import settings as settings_views
 
 app_name = "roles"
 
@@ -31,4 +32,20 @@ urlpatterns = [
     path("dashboard/people/<int:person_id>/sessions/end/", people.person_sessions_end, name="person_sessions_end"),
     path("dashboard/import/apply/", imports.import_apply, name="import_apply"),
     path("accounts/sso/", sso_setup_views.sso_setup, name="sso_setup"),
+    path("dashboard/roles/", workforce_roles.grid, name="grid"),
+    path("dashboard/roles/apply/", workforce_roles.grid_apply, name="grid_apply"),
+    path("dashboard/roles/new/", workforce_roles.role_new, name="role_new"),
+    path("dashboard/roles/<int:role_id>/", workforce_roles.role_edit, name="role_edit"),
+    path("dashboard/roles/<int:role_id>/retire/", workforce_roles.role_retire_view, name="role_retire"),
+    path("dashboard/departments/", workforce_roles.departments, name="departments"),
+    path("dashboard/departments/<int:department_id>/", workforce_roles.department_edit, name="department_edit"),
+    path(
+        "dashboard/departments/<int:department_id>/retire/",
+        workforce_roles.department_retire_view,
+        name="department_retire",
+    ),
+    path("dashboard/settings/", settings_views.settings_page, name="settings"),
+    path("dashboard/settings/sign-in/", settings_views.sign_in_policy, name="settings_sign_in"),
+    path("dashboard/settings/organization/", settings_views.organization, name="settings_organization"),
+    path("dashboard/settings/logo/", settings_views.organization_logo, name="organization_logo"),
 ]

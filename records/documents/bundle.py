@@ -6,6 +6,8 @@ Layout:
   manifest.sha256              SHA-256 of manifest.json (so a change to the manifest itself is named too)
   csv/*.csv                    the exports
   report/training_report.pdf   the PDF training report
+  roles/grid.csv               the roles x modules grid (days allowed, recurrence) as configured when built
+  roles/grid_changes.csv       every change to roles and requirements from the audit trail: who, what, when
   certificates/<code>.pdf      every certificate issued in the range
   courses/<slug>/v<n>/...      the content of each course version taught: course.json, lessons/*.md, questions.json
   audit/chain_head.json        the audit chain head and its signed anchor (null until one exists)
@@ -22,14 +24,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from courses.models import CourseVersion
 from hipaa_training import audit
+from roles.grid import change_log, grid_rows
 from roles.models import Requirement
+from roles.organization import organization_name
 
 from .. import reports
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
@@ -155,6 +158,12 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
         for export in EXPORTS.values():
             writer.add_chunks(f"csv/{export.filename}", csv_chunks(export.rows(filters)))
         writer.add("report/training_report.pdf", render_report(filters))
+        writer.add_chunks("roles/grid.csv", csv_chunks(grid_rows("{days} days, {every}")))
+        until = reports.end_of_day(filters.upper) if filters.upper else None
+        log = [["seq", "at", "actor", "what"]] + [
+            [e.seq, e.at.isoformat(), e.actor, e.what] for e in change_log(until=until)
+        ]
+        writer.add_chunks("roles/grid_changes.csv", csv_chunks(log))
         certificates = Certificate.objects.filter(_between("issued_at", filters)).order_by("issued_at", "pk")
         for cert in certificates.values("code", "file").iterator(chunk_size=500):
             try:
@@ -170,13 +179,13 @@ def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
             "README.txt",
             render_to_string(
                 "records/audit_bundle_readme.txt",
-                {"filters": filters, "organization": settings.ORGANIZATION_NAME, "head": head},
+                {"filters": filters, "organization": organization_name(), "head": head},
             ),
         )
         manifest = _json(
             {
                 "format": FORMAT,
-                "organization": settings.ORGANIZATION_NAME,
+                "organization": organization_name(),
                 "generated_at": timezone.now(),
                 "filters": filters.as_dict(),
                 "chain_head": head,

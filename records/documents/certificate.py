@@ -26,6 +26,7 @@ from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
 from roles.assignments import add_months
 from roles.models import Requirement, User
+from roles.organization import organization_logo_uri, organization_name
 
 from ..models import Certificate, Completion
 
@@ -72,7 +73,8 @@ def certificate_html(completion: Completion, code: str, valid_until: dt.date | N
     return render_to_string(
         "records/certificate_pdf.html",
         {
-            "organization": settings.ORGANIZATION_NAME,
+            "organization": organization_name(),
+            "logo": organization_logo_uri(),
             "completion": completion,
             "person": completion.user.full_name,
             "version": completion.version,

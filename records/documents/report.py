@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
+from roles.grid import change_log, grid_rows
 from roles.models import User
+from roles.organization import organization_name
 
 from .. import reports
 from ..exports import ExportFilters, training_queryset
@@ -31,15 +32,19 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
     )
     people_list = list(people)
     rows = reports.transcripts(people, base=scope)
+    grid = grid_rows()
     return {
         "filters": filters,
-        "organization": settings.ORGANIZATION_NAME,
+        "organization": organization_name(),
         "as_of": as_of,
         "generated_at": timezone.now(),
         "program": reports.program(),
         "d": figures,
         "people": [(p, rows.get(p.pk, [])) for p in people_list],
         "head": audit.head(),
+        "grid_header": grid[0],
+        "grid_body": grid[1:],
+        "grid_log": change_log(until=reports.end_of_day(filters.upper) if filters.upper else None),
     }
 
 

@@ -4,6 +4,7 @@ protocol and what it guarantees: `claims.py`)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import smtplib
@@ -26,6 +27,7 @@ from hipaa_training import audit
 
 from ..access import COMPLIANCE_OFFICER
 from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, User
+from ..organization import organization_name
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,8 @@ class _Message:
     emails: list[EmailMultiAlternatives]
 
 
-def _render(template: str, context: dict[str, Any]) -> tuple[str, str]:
-    context = {**context, "organization": settings.ORGANIZATION_NAME, "training_url": training_url()}
+def _render(template: str, context: dict[str, Any], organization: str | None = None) -> tuple[str, str]:
+    context = {"organization": organization or settings.ORGANIZATION_NAME, **context, "training_url": training_url()}
     return (
         render_to_string(f"emails/{template}.txt", context),
         render_to_string(f"emails/{template}.html", context),
@@ -83,9 +85,14 @@ def message_id(rows: list[Delivery], to: list[str]) -> str:
 
 
 def _email(
-    subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]
+    subject: str,
+    to: list[str],
+    template: str,
+    context: dict[str, Any],
+    rows: list[Delivery],
+    organization: str | None = None,
 ) -> EmailMultiAlternatives:
-    text, html = _render(template, context)
+    text, html = _render(template, context, organization)
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -127,6 +134,7 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
     The claim decides what travels together (`claims.py`): a person's reminders and their digest marker, a
     manager's team, and all of a run's officer rows are each claimed under one token, so one call sees them all.
     """
+    email = functools.partial(_email, organization=organization_name())  # the officer's name, read once per run
     messages: list[_Message] = []
     digests: dict[int, list[Delivery]] = defaultdict(list)
     markers: dict[int, Delivery] = {}
@@ -139,7 +147,7 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             b, person = _bulletin(row), _recipient(row)
             context = {"person": person, "bulletin": b, "url": f"{settings.SITE_URL}{b_url(b.pk)}"}
             messages.append(
-                _Message([row], [_email(f"Security reminder: {b.title}", [person.email], "bulletin", context, [row])])
+                _Message([row], [email(f"Security reminder: {b.title}", [person.email], "bulletin", context, [row])])
             )
         elif row.kind == Delivery.MANAGER:
             managers[_assignment(row).user.manager_id].append(row)
@@ -151,13 +159,13 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             a = _assignment(row)
             subject = SUBJECTS[row.kind].format(course=a.course.title, due=f"{a.due_on:%B} {a.due_on.day}")
             context = {"person": a.user, "assignment": a, "kind": row.kind, "today": timezone.localdate()}
-            messages.append(_Message([row], [_email(subject, [a.user.email], "reminder", context, [row])]))
+            messages.append(_Message([row], [email(subject, [a.user.email], "reminder", context, [row])]))
     for user_id, items in digests.items():
         person = _assignment(items[0]).user
         carried = items + ([markers.pop(user_id)] if user_id in markers else [])
         context = {"person": person, "items": items, "today": timezone.localdate()}
         subject = "Your training reminders for today"
-        messages.append(_Message(carried, [_email(subject, [person.email], "reminder_digest", context, carried)]))
+        messages.append(_Message(carried, [email(subject, [person.email], "reminder_digest", context, carried)]))
     for manager_id, items in managers.items():
         manager = _assignment(items[0]).user.manager
         if manager is None or manager_id is None:
@@ -165,12 +173,12 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             continue
         context = {"recipient": manager, "items": items, "level": "manager"}
         subject = f"{len({_assignment(i).user_id for i in items})} of your team have overdue HIPAA training"
-        messages.append(_Message(items, [_email(subject, [manager.email], "escalation", context, items)]))
+        messages.append(_Message(items, [email(subject, [manager.email], "escalation", context, items)]))
     if to_officers:
         context = {"items": to_officers, "level": "officer"}
         subject = f"Overdue HIPAA training: {len({_assignment(i).user_id for i in to_officers})} people"
         # One copy to each officer, all under one mark: no officer's copy goes out twice.
-        emails = [_email(subject, [o.email], "escalation", {**context, "recipient": o}, to_officers) for o in officers]
+        emails = [email(subject, [o.email], "escalation", {**context, "recipient": o}, to_officers) for o in officers]
         messages.append(_Message(to_officers, emails))
     # A digest marker with nothing left to carry (its reminders were sent by an earlier run) is done.
     for marker in markers.values():

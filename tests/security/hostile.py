@@ -175,6 +175,33 @@ TARGETS: list[Target] = [
         ("q", "role", "department", "manager", "status", "training", "page"),
     ),
     Target(
+        "roles:role_new",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:role_new"),
+        ("name", "description"),
+        lambda c: {"name": "Hostile role", "description": "", "handles_phi": "on"},
+        watch=("roles.WorkforceRole",),
+    ),
+    Target(
+        "roles:departments",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:departments"),
+        ("name",),
+        lambda c: {"name": "Hostile department"},
+        watch=("roles.Department",),
+    ),
+    Target(
+        "roles:settings_organization",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:settings_organization"),
+        ("name",),
+        lambda c: {"name": "Hostile Billing, Inc."},
+        watch=("roles.Organization",),
+    ),
+    Target(
         "roles:person_new",
         "compliance_officer",
         "post",
@@ -325,4 +352,16 @@ NO_INPUT = {
     "roles:person_invite",
     "roles:person_sessions_end",
     "roles:sso_setup",
+    # The roles grid posts one cell per role and module: its bad values (days, months, stale versions, retired
+    # courses, two officers at once) are tested in tests/roles/test_roles_grid.py; renames and retirements, and the
+    # sign-in policy's check boxes, in tests/roles/test_roles_departments.py and test_settings_page.py.
+    "roles:grid",
+    "roles:grid_apply",
+    "roles:role_edit",
+    "roles:role_retire",
+    "roles:department_edit",
+    "roles:department_retire",
+    "roles:settings",
+    "roles:settings_sign_in",
+    "roles:organization_logo",
 }

@@ -90,6 +90,20 @@ MATRIX: dict[str, dict | str] = {
     "roles:person_reactivate": same(405),  # POST only
     "roles:person_invite": same(405),  # POST only
     "roles:person_sessions_end": same(405),  # POST only
+    # the roles grid: officers and administrators change it, auditors read it (tests/roles/test_roles_grid.py)
+    "roles:grid": row(302, 403, 403, 200, 200, 200),
+    "roles:grid_apply": same(405),  # POST only (tests/roles/test_roles_grid.py)
+    "roles:role_new": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    "roles:role_edit": row(302, 403, 403, 200, 403, 200),
+    "roles:role_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    "roles:departments": row(302, 403, 403, 200, 403, 200),
+    "roles:department_edit": row(302, 403, 403, 200, 403, 200),
+    "roles:department_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    # the settings page (its three cases and bad input: tests/roles/test_settings_page.py)
+    "roles:settings": row(302, 403, 403, 200, 403, 200),
+    "roles:settings_sign_in": same(405),  # POST only
+    "roles:settings_organization": same(405),  # POST only
+    "roles:organization_logo": row(302, 403, 403, 404, 403, 404),  # no logo uploaded in the walk
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),
@@ -206,6 +220,10 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = str(ReportJob.objects.get().pk)
         elif name == "slug":
             values[name] = "training"
+        elif name == "role_id":
+            values[name] = str(everyone["employee"].workforce_role_id)
+        elif name == "department_id":
+            values[name] = str(everyone["employee"].department_id)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

@@ -71,6 +71,20 @@ def _url(name: str, *args: Any) -> str:
     return reverse(name, args=args)
 
 
+def _course_id(slug: str) -> int:
+    from courses.models import Course
+
+    return Course.objects.get(slug=slug).pk
+
+
+def _days_ahead(days: int) -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
 def _version(ctx: Context) -> int:
     from records.services import current_version
 
@@ -173,6 +187,22 @@ TARGETS: list[Target] = [
         "get",
         lambda c: _url("roles:people"),
         ("q", "role", "department", "manager", "status", "training", "page"),
+    ),
+    Target(
+        "roles:people_bulk",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:people_bulk"),
+        ("action", "person", "course", "due_on", "reason", "filters"),
+        lambda c: {
+            "action": "assign",
+            "person": str(c["employee"].pk),
+            "course": str(_course_id("leadership-oversight")),
+            "due_on": _days_ahead(30),
+            "reason": "Hostile input check",
+            "filters": "",
+        },
+        watch=("roles.Assignment", "roles.Delivery"),
     ),
     Target(
         "roles:role_new",

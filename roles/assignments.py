@@ -298,11 +298,13 @@ def sync_assignments(
     batch_size: int = BATCH_SIZE,
     dry_run: bool = False,
     requirements: Iterable[Requirement] | None = None,
+    department_requirements: Iterable[DepartmentRequirement] | None = None,
 ) -> SyncResult:
     """Bring assignments in step with roles, requirements, versions and the recurring cycle.
 
-    `requirements` replaces the stored ones (unsaved rows welcome) for planning a change; `dry_run` writes
-    nothing and returns what would be created (unsaved) and cancelled.
+    `requirements` (`department_requirements`) replaces the stored role (department) requirements, unsaved rows
+    welcome, for planning a change; `dry_run` writes nothing and returns what would be created (unsaved) and
+    cancelled.
     """
     today = today or timezone.localdate()
     rules = _rules()
@@ -312,6 +314,12 @@ def sync_assignments(
         for req in requirements:
             if req.course_id in published:
                 rules.by_role[req.role_id].append(req)
+    if department_requirements is not None:  # planning a change of a department's own requirements
+        published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
+        rules.by_department = defaultdict(list)
+        for dept_req in department_requirements:
+            if dept_req.course_id in published:
+                rules.by_department[dept_req.department_id].append(dept_req)
 
     if people is None:
         people = User.objects.all()

@@ -331,6 +331,10 @@ def department_requirement_set(
 ) -> DepartmentRequirement:
     """Require `course` of everyone in `department` on the department's own terms, replacing their role's for
     that course (a state law such as Texas HB 300: within 90 days of hire, then a two-year cycle); assign it now."""
+    if course.retired_at is not None and not department.requirements.filter(course=course).exists():
+        raise ValidationError({"course": f"{course.title} is retired: no department can newly require it."})
+    if department.retired_at is not None:
+        raise ValidationError(f"{department.name} is retired: its requirements can no longer change.")
     with transaction.atomic():
         requirement, created = DepartmentRequirement.objects.update_or_create(
             department=department,

@@ -77,6 +77,12 @@ def _course_id(slug: str) -> int:
     return Course.objects.get(slug=slug).pk
 
 
+def _department_id() -> int:
+    from roles.models import Department
+
+    return Department.objects.get_or_create(name="Hostile input department")[0].pk
+
+
 def _days_ahead(days: int) -> str:
     import datetime as dt
 
@@ -203,6 +209,20 @@ TARGETS: list[Target] = [
             "filters": "",
         },
         watch=("roles.Assignment", "roles.Delivery"),
+    ),
+    Target(
+        "roles:department_edit",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:department_edit", _department_id()),
+        ("requirement", "course", "due_within_days", "recurrence_months", "plan"),
+        lambda c: {
+            "requirement": "set",
+            "course": str(_course_id("patient-communication")),
+            "due_within_days": "90",
+            "recurrence_months": "24",
+        },
+        watch=("roles.DepartmentRequirement", "roles.Assignment"),
     ),
     Target(
         "roles:role_new",
@@ -389,7 +409,6 @@ NO_INPUT = {
     "roles:grid_apply",
     "roles:role_edit",
     "roles:role_retire",
-    "roles:department_edit",
     "roles:department_retire",
     "roles:settings",
     "roles:settings_sign_in",

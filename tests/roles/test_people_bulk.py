@@ -314,3 +314,12 @@ def test_reminding_the_selected_people(login, compliance_officer, employee, outs
 
 def test_reminding_needs_someone_selected(login, compliance_officer):
     _refused(login(compliance_officer), {"action": "nudge"}, "Select at least one person on the list")
+
+
+def test_the_reason_shows_on_the_person_pages(login, compliance_officer, employee):
+    client = login(compliance_officer)
+    client.post(BULK, assign_data(employee))
+    manage = text(client.get(reverse("roles:person_manage", args=[employee.pk])))
+    assert "Assigned by hand: Corrective action after the March incident" in manage
+    transcript = text(client.get(reverse("records:transcript", args=[employee.pk])))
+    assert "Assigned by hand: Corrective action after the March incident" in transcript

@@ -27,7 +27,12 @@ def demo(live_server):
     enrol_totp(User.objects.get(email="officer@demo.example"))
     billie = User.objects.get(email="billing@demo.example")
     intake = User.objects.get(email="intake@demo.example")
-    return {"billing_id": billie.pk, "billing_name": billie.full_name, "intake_name": intake.full_name}
+    return {
+        "billing_id": billie.pk,
+        "billing_name": billie.full_name,
+        "intake_name": intake.full_name,
+        "billing_department_id": billie.department_id,
+    }
 
 
 @pytest.fixture
@@ -196,3 +201,24 @@ def _in_days(days: int) -> str:
     from django.utils import timezone
 
     return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
+def test_officer_requires_a_module_of_a_department(live_server, demo, browser):
+    """The department page: the module and its terms, the consequence first, then applied."""
+    checked: set[str] = set()
+    page = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    sign_in(page, "officer@demo.example", totp=True)
+    page.goto(f"/dashboard/departments/{demo['billing_department_id']}/")
+    check_page(page, checked, "department")
+    page.locator("#req_course").focus()
+    page.locator("#req_course").select_option(label="Patient communication")
+    press(page, page.get_by_role("button", name="Show what it will do"))
+    page.wait_for_selector("#requirement-preview")
+    check_page(page, checked, "department-preview")
+    shoot(page, "department-requirement-preview")
+    sentences = page.locator("#plan-sentences").inner_text()
+    assert "people will be assigned Patient communication, due within 90 days." in sentences
+    press(page, page.get_by_role("button", name="Apply the change"))
+    page.wait_for_selector(".message.success")
+    assert "Patient communication" in page.locator("#department-requirements").inner_text()
+    shoot(page, "department-requirements")

@@ -6,6 +6,8 @@
   cycle; a new hire's first due date then counts from the hire date;
 - a role change adds the new role's modules and keeps what is done; modules no longer required are cancelled;
 - a termination stops new assignments, cancels open ones and keeps all history;
+- a module an officer assigned by hand (reason MANUAL, roles.services.assign_manually) is never cancelled by a
+  role change or a requirement change: only leaving cancels it;
 - a new material version assigns retraining to everyone whose role requires the course
   (45 CFR 164.530(b)(2)(i)(C));
 - a recurring module's next cycle is assigned RECERTIFY_LEAD_DAYS before the current completion expires.
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import CourseVersion
@@ -73,6 +75,12 @@ class _Row:
     cycle: int
     completed_at: dt.datetime | None
     cancelled_at: dt.datetime | None
+    reason: str = ""
+
+    @property
+    def manual(self) -> bool:
+        """Assigned by hand by an officer: neither a role change nor a requirement change cancels it."""
+        return self.reason == Assignment.MANUAL
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ def _plan_for_person(
     to_cancel = [
         row.id
         for row in rows
-        if row.completed_at is None and row.cancelled_at is None and row.course_id not in required
+        if row.completed_at is None and row.cancelled_at is None and row.course_id not in required and not row.manual
     ]
     to_create = []
     lead = dt.timedelta(days=recertify_lead_days())
@@ -183,9 +191,9 @@ def _sync_batch(
 ) -> SyncResult:
     rows_by_user: dict[int, list[_Row]] = defaultdict(list)
     for values in Assignment.objects.filter(user__in=[p.pk for p in people]).values_list(
-        "id", "user_id", "course_id", "cycle", "completed_at", "cancelled_at"
+        "id", "user_id", "course_id", "cycle", "completed_at", "cancelled_at", "reason"
     ):
-        rows_by_user[values[1]].append(_Row(values[0], values[2], values[3], values[4], values[5]))
+        rows_by_user[values[1]].append(_Row(values[0], values[2], values[3], values[4], values[5], values[6]))
 
     create: list[Assignment] = []
     cancel_role: list[int] = []
@@ -290,11 +298,13 @@ def sync_assignments(
     batch_size: int = BATCH_SIZE,
     dry_run: bool = False,
     requirements: Iterable[Requirement] | None = None,
+    department_requirements: Iterable[DepartmentRequirement] | None = None,
 ) -> SyncResult:
     """Bring assignments in step with roles, requirements, versions and the recurring cycle.
 
-    `requirements` replaces the stored ones (unsaved rows welcome) for planning a change; `dry_run` writes
-    nothing and returns what would be created (unsaved) and cancelled.
+    `requirements` (`department_requirements`) replaces the stored role (department) requirements, unsaved rows
+    welcome, for planning a change; `dry_run` writes nothing and returns what would be created (unsaved) and
+    cancelled.
     """
     today = today or timezone.localdate()
     rules = _rules()
@@ -304,6 +314,12 @@ def sync_assignments(
         for req in requirements:
             if req.course_id in published:
                 rules.by_role[req.role_id].append(req)
+    if department_requirements is not None:  # planning a change of a department's own requirements
+        published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
+        rules.by_department = defaultdict(list)
+        for dept_req in department_requirements:
+            if dept_req.course_id in published:
+                rules.by_department[dept_req.department_id].append(dept_req)
 
     if people is None:
         people = User.objects.all()
@@ -383,7 +399,7 @@ def assignment_plan(
     material_since = rules.material_since
     history = list(Assignment.objects.filter(user=person).select_related("course").order_by("course__title", "-cycle"))
     titles.update({a.course_id: a.course.title for a in history})
-    rows = [_Row(a.pk, a.course_id, a.cycle, a.completed_at, a.cancelled_at) for a in history]
+    rows = [_Row(a.pk, a.course_id, a.cycle, a.completed_at, a.cancelled_at, a.reason) for a in history]
     plan = AssignmentPlan()
     if not future.is_active or future.terminated_on is not None or workforce_role_id is None:
         create: list[Assignment] = []
@@ -399,10 +415,17 @@ def assignment_plan(
     latest: dict[int, Assignment] = {}
     for a in history:
         latest.setdefault(a.course_id, a)  # ordered by -cycle: the first seen is the latest cycle
+    started = set(
+        Assignment.objects.filter(pk__in=cancel)
+        .filter(Q(lesson_views__isnull=False) | Q(attempts__isnull=False))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
     for a in history:
         if a.pk in cancel:
+            state = "in progress" if a.pk in started else "not started"
             plan.cancels.append(
-                PlannedStep("cancels", a.course.title, f"not completed (due {a.due_on.isoformat()})", a.course_id, a.pk)
+                PlannedStep("cancels", a.course.title, f"{state} (due {a.due_on.isoformat()})", a.course_id, a.pk)
             )
     for course_id, a in latest.items():
         if course_id in added or a.pk in cancel:
@@ -418,5 +441,11 @@ def assignment_plan(
         elif a.cancelled_at is None and course_id in required:
             plan.keeps.append(
                 PlannedStep("keeps", a.course.title, f"open, due {a.due_on.isoformat()}", course_id, a.pk)
+            )
+        elif a.cancelled_at is None and a.reason == Assignment.MANUAL:
+            plan.keeps.append(
+                PlannedStep(
+                    "keeps", a.course.title, f"assigned by hand, open, due {a.due_on.isoformat()}", course_id, a.pk
+                )
             )
     return plan

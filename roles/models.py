@@ -229,6 +229,9 @@ class Assignment(models.Model):
         null=True, blank=True, help_text="No longer required (role change or termination); history is kept."
     )
     cancel_reason = models.CharField(max_length=200, blank=True)
+    note = models.CharField(
+        max_length=500, blank=True, help_text="Why an officer assigned it by hand (reason MANUAL); blank otherwise."
+    )
 
     objects = AssignmentQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from allauth.account.forms import default_token_generator
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from courses.models import Course, CourseVersion
 from hipaa_training import audit
 
 from .assignments import SyncResult, sync_assignments
@@ -329,6 +331,10 @@ def department_requirement_set(
 ) -> DepartmentRequirement:
     """Require `course` of everyone in `department` on the department's own terms, replacing their role's for
     that course (a state law such as Texas HB 300: within 90 days of hire, then a two-year cycle); assign it now."""
+    if course.retired_at is not None and not department.requirements.filter(course=course).exists():
+        raise ValidationError({"course": f"{course.title} is retired: no department can newly require it."})
+    if department.retired_at is not None:
+        raise ValidationError(f"{department.name} is retired: its requirements can no longer change.")
     with transaction.atomic():
         requirement, created = DepartmentRequirement.objects.update_or_create(
             department=department,
@@ -513,3 +519,128 @@ def department_retire(*, department: Department, actor: User | None = None) -> D
         department.save(update_fields=["retired_at"])
         audit.record("department.retired", actor=actor, subject=department, data={"name": department.name})
     return department
+
+
+# Assigning a module by hand (the officer's bulk action on the people list).
+
+MANUAL_DUE_MAX_DAYS = 366 * 2  # a due date further ahead than two years is a typing mistake
+
+
+@dataclass
+class ManualResult:
+    """What assign_manually did: who got the module, who already had it open, who has left."""
+
+    course: Course
+    assigned: list[Assignment] = field(default_factory=list)
+    already_open: list[User] = field(default_factory=list)
+    left: list[User] = field(default_factory=list)
+
+    def sentence(self) -> str:
+        parts = [f"{self.course.title} assigned to {_people_count(len(self.assigned))}"]
+        if self.already_open:
+            n = len(self.already_open)
+            parts.append(f"{n} already had it open")
+        if self.left:
+            n = len(self.left)
+            parts.append(f"{n} {'has' if n == 1 else 'have'} left and {'was' if n == 1 else 'were'} skipped")
+        return "; ".join(parts) + "."
+
+
+def _people_count(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+def check_manual_assignment(
+    *, course: Course | None, due_on: dt.date | None, reason: str, today: dt.date | None = None
+) -> None:
+    """The bad inputs of a manual assignment, each named after its field; raises ValidationError."""
+    today = today or timezone.localdate()
+    errors: dict[str, str] = {}
+    if course is None:
+        errors["course"] = "Choose the module to assign."
+    elif course.is_retired:
+        errors["course"] = f"{course.title} is retired: it can no longer be assigned."
+    elif not CourseVersion.objects.filter(course=course).exists():
+        errors["course"] = f"{course.title} has no published version yet: it cannot be assigned."
+    if due_on is None:
+        errors["due_on"] = "Give the date it is due."
+    elif due_on < today:
+        errors["due_on"] = f"The due date {due_on.isoformat()} is in the past: choose today or later."
+    elif due_on > today + dt.timedelta(days=MANUAL_DUE_MAX_DAYS):
+        errors["due_on"] = "The due date is more than two years ahead: check the year."
+    if not reason.strip():
+        errors["reason"] = "Say why they must take it: the reason is kept with the assignment for the auditor."
+    elif len(reason.strip()) > 500:
+        errors["reason"] = "Keep the reason under 500 characters."
+    if errors:
+        raise ValidationError(errors)
+
+
+def assign_manually(
+    *,
+    people: list[User],
+    course: Course,
+    due_on: dt.date,
+    reason: str,
+    actor: User | None,
+    today: dt.date | None = None,
+) -> ManualResult:
+    """Assign `course` by hand to `people` (reason MANUAL, `reason` kept as the assignment's note), due `due_on`.
+
+    Skips whoever already has it open and whoever has left. One audit event per assignment made, as the
+    engine's ("assignment.created", key "person"), with the officer's reason. A constant number of queries,
+    whatever the number of people; the role and requirement engine never cancels these (roles.assignments).
+    """
+    today = today or timezone.localdate()
+    if not people:
+        raise ValidationError({"person": "Select at least one person."})
+    check_manual_assignment(course=course, due_on=due_on, reason=reason, today=today)
+    reason = reason.strip()
+    result = ManualResult(course=course)
+    with transaction.atomic():
+        # Lock the people (two officers assigning at once get one assignment each person, not two).
+        locked = {p.pk: p for p in User.objects.select_for_update().filter(pk__in=[p.pk for p in people])}
+        history: dict[int, list[tuple[int, bool]]] = {}
+        for user_id, cycle, completed_at, cancelled_at in Assignment.objects.filter(
+            user_id__in=list(locked), course=course
+        ).values_list("user_id", "cycle", "completed_at", "cancelled_at"):
+            history.setdefault(user_id, []).append((cycle, completed_at is None and cancelled_at is None))
+        create: list[Assignment] = []
+        for person in sorted(locked.values(), key=lambda p: (p.full_name, p.pk)):
+            if not person.is_active or person.terminated_on is not None:
+                result.left.append(person)
+                continue
+            rows = history.get(person.pk, [])
+            if any(is_open for _, is_open in rows):
+                result.already_open.append(person)
+                continue
+            create.append(
+                Assignment(
+                    user=person,
+                    course=course,
+                    cycle=max((cycle for cycle, _ in rows), default=0) + 1,
+                    reason=Assignment.MANUAL,
+                    note=reason,
+                    assigned_on=today,
+                    due_on=due_on,
+                )
+            )
+        result.assigned = Assignment.objects.bulk_create(create)
+        audit.record_many(
+            audit.Event(
+                "assignment.created",
+                actor=actor,
+                subject=("roles.assignment", a.pk) if a.pk else None,
+                data={
+                    "person": a.user.email,
+                    "course_id": course.pk,
+                    "course": course.slug,
+                    "cycle": a.cycle,
+                    "reason": Assignment.MANUAL,
+                    "note": reason,
+                    "due_on": due_on.isoformat(),
+                },
+            )
+            for a in result.assigned
+        )
+    return result

@@ -24,6 +24,7 @@ urlpatterns = [
     # people; /dashboard/people/<id>/ itself is the person's transcript (records:transcript)
     path("dashboard/people/", people.people_list, name="people"),
     path("dashboard/people/new/", people.person_new, name="person_new"),
+    path("dashboard/people/bulk/", people.people_bulk, name="people_bulk"),
     path("dashboard/people/<int:person_id>/added/", people.person_added, name="person_added"),
     path("dashboard/people/<int:person_id>/manage/", people.person_manage, name="person_manage"),
     path("dashboard/people/<int:person_id>/leave/", people.person_leave, name="person_leave"),

@@ -16,16 +16,19 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from courses.models import Course
+
 from .. import access, people, services
 from ..assignments import AssignmentPlan, assignment_plan
 from ..http import AuthenticatedHttpRequest
 from ..models import Assignment, Department, User, WorkforceRole
+from ..reminders.nudges import nudge_people
 from ..security import sessions_end
 
 WRITERS = (access.COMPLIANCE_OFFICER, access.ADMINISTRATOR)
@@ -70,20 +73,31 @@ class PeopleFilterForm(forms.Form):
         )
 
 
-@require_GET
-@access.access_required(*READERS)
-def people_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+def _list_page(
+    request: AuthenticatedHttpRequest,
+    params: QueryDict,
+    *,
+    bulk_form: BulkForm | None = None,
+    selected: set[int] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     sees_everyone = can_write(request.user) or access.is_auditor(request.user)
     reports_of = None if sees_everyone else request.user.pk
     form = PeopleFilterForm(
-        request.GET or None,
+        params or None,
         choices=people.filter_choices(with_managers=sees_everyone),
         with_managers=sees_everyone,
     )
-    page = Paginator(people.people(form.filters(reports_of)), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"person": p, "status": people.status_of(p)} for p in page.object_list]
-    query = request.GET.copy()
+    page = Paginator(people.people(form.filters(reports_of)), PAGE_SIZE).get_page(params.get("page"))
+    writer = can_write(request.user)
+    if selected is None:
+        selected = {p.pk for p in page.object_list} if params.get("select") == "page" else set()
+    rows = [{"person": p, "status": people.status_of(p), "selected": p.pk in selected} for p in page.object_list]
+    query = params.copy()
     query.pop("page", None)
+    query.pop("select", None)
+    here = params.copy()
+    here.pop("select", None)
     return render(
         request,
         "roles/people/list.html",
@@ -92,10 +106,127 @@ def people_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
-            "can_write": can_write(request.user),
+            "here": here.urlencode(),
+            "can_write": writer,
+            "bulk_form": (bulk_form or BulkForm(auto_id="bulk_%s")) if writer else None,
             "scope": "everyone" if sees_everyone else "reports",
         },
+        status=status,
     )
+
+
+@require_GET
+@access.access_required(*READERS)
+def people_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _list_page(request, request.GET)
+
+
+# The bulk action on the selected people of a filtered list: assign a module by hand, or remind them now.
+
+ASSIGN = "assign"
+NUDGE = "nudge"
+
+
+def _person_id(value: str) -> int | None:
+    """A selected person's id as posted, or None when it cannot be one (not a number, or beyond a database id)."""
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(
+        label="What to do",
+        choices=[(ASSIGN, "Assign a module"), (NUDGE, "Remind them now of their open modules")],
+        initial=ASSIGN,
+        widget=forms.RadioSelect,
+    )
+    course = forms.ModelChoiceField(
+        label="Module",
+        queryset=Course.objects.filter(retired_at__isnull=True, versions__isnull=False).distinct().order_by("title"),
+        required=False,
+        empty_label="Choose a module",
+        error_messages={"invalid_choice": "That module is retired or unknown: choose one from the list."},
+    )
+    due_on = forms.DateField(
+        label="Due on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Today or later, within two years.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=500,
+        help_text="Kept with each assignment and in the audit trail.",
+    )
+    filters = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.people: list[User] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = self.data.getlist("person") if hasattr(self.data, "getlist") else []
+        ids: set[int] = set()
+        for value in raw:
+            pk = _person_id(value)
+            if pk is None:
+                self.add_error(
+                    None, "The selection holds something that is not a person on this list: nothing was done."
+                )
+                return data
+            ids.add(pk)
+        if not ids:
+            self.add_error(None, "Select at least one person on the list: nothing was done.")
+            return data
+        found = list(User.objects.filter(pk__in=ids).order_by("full_name", "pk"))
+        if len(found) != len(ids):
+            self.add_error(None, "Some of the selected people no longer exist: nothing was done. Select them again.")
+            return data
+        self.people = found
+        if data.get("action") == ASSIGN:
+            course = data.get("course")
+            if "course" in self.errors:
+                return data
+            try:
+                services.check_manual_assignment(
+                    course=course, due_on=data.get("due_on"), reason=data.get("reason") or ""
+                )
+            except ValidationError as exc:
+                _add_errors(self, exc)
+        return data
+
+
+@require_POST
+@access.access_required(*WRITERS)
+@access.reauth_required
+def people_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST, auto_id="bulk_%s")
+    params = QueryDict(request.POST.get("filters", ""))
+    back = reverse("roles:people") + (f"?{params.urlencode()}" if params else "")
+    if not form.is_valid():
+        selected = {pk for pk in map(_person_id, request.POST.getlist("person")) if pk is not None}
+        return _list_page(request, params, bulk_form=form, selected=selected, status=400)
+    data = form.cleaned_data
+    if data["action"] == ASSIGN:
+        try:
+            result = services.assign_manually(
+                people=form.people,
+                course=data["course"],
+                due_on=data["due_on"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+            return _list_page(request, params, bulk_form=form, selected={p.pk for p in form.people}, status=400)
+        messages.success(request, result.sentence())
+    else:
+        messages.success(request, nudge_people(people=form.people, actor=request.user).sentence())
+    return redirect(back)
 
 
 # Adding a person.

@@ -16,13 +16,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from courses.models import Course
+
 from .. import access
+from ..department_plan import DepartmentPlan, department_requirement_plan
 from ..grid import GridStale, GridState, change_log, grid_plan, grid_state, read_grid_form
 from ..http import AuthenticatedHttpRequest
-from ..models import Department, WorkforceRole
+from ..models import MAX_DUE_WITHIN_DAYS, MAX_RECURRENCE_MONTHS, Department, DepartmentRequirement, WorkforceRole
 from ..services import (
     department_create,
     department_rename,
+    department_requirement_remove,
+    department_requirement_set,
     department_retire,
     requirements_grid_apply,
     role_create,
@@ -234,6 +239,8 @@ def departments(request: AuthenticatedHttpRequest) -> HttpResponse:
 @access.access_required(*WRITERS)
 def department_edit(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = get_object_or_404(Department, pk=department_id)
+    if request.method == "POST" and request.POST.get("requirement"):
+        return _department_requirement(request, department)
     form = NameForm(request.POST or None, initial={"name": department.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -246,15 +253,130 @@ def department_edit(request: AuthenticatedHttpRequest, department_id: int) -> Ht
     return _department_page(request, department, form)
 
 
+class DepartmentRequirementForm(forms.Form):
+    """A module the department requires on its own terms (a state law such as Texas HB 300)."""
+
+    course = forms.ModelChoiceField(
+        label="Module",
+        queryset=Course.objects.filter(retired_at__isnull=True, versions__isnull=False).distinct().order_by("title"),
+        empty_label="Choose a module",
+        error_messages={"invalid_choice": "That module is retired or unknown: choose one from the list."},
+    )
+    due_within_days = forms.IntegerField(
+        label="Due within (days of hire)",
+        min_value=1,
+        max_value=MAX_DUE_WITHIN_DAYS,
+        initial=90,
+        help_text="A new hire's first due date; later cycles count from when they are assigned.",
+    )
+    recurrence_months = forms.IntegerField(
+        label="Retrain every (months)",
+        min_value=1,
+        max_value=MAX_RECURRENCE_MONTHS,
+        required=False,
+        initial=24,
+        help_text="Empty: once.",
+    )
+
+
+def _department_requirement(request: AuthenticatedHttpRequest, department: Department) -> HttpResponse:
+    """Add, change or remove one of the department's own requirements: first its consequence, then (the same
+    form posted again with the plan's digest, after a recent sign-in) the change, through the engine."""
+    if not _may_write(request):
+        raise PermissionDenied
+    name_form = NameForm(initial={"name": department.name})
+    if department.retired_at is not None:
+        messages.error(request, f"{department.name} is retired: its requirements can no longer change.")
+        return _department_page(request, department, name_form, status=400)
+    requirement_form = DepartmentRequirementForm(request.POST, auto_id="req_%s")
+    if request.POST["requirement"] == "remove":
+        existing = DepartmentRequirement.objects.filter(
+            department=department, course_id=_int(request.POST.get("course"))
+        ).first()
+        if existing is None:
+            messages.error(request, "Nothing was changed: the department does not require that module.")
+            return _department_page(request, department, name_form, status=400)
+        plan = department_requirement_plan(department=department, course=existing.course, required=False)
+        requirement_form = DepartmentRequirementForm(auto_id="req_%s")
+    elif request.POST["requirement"] == "set":
+        if not requirement_form.is_valid():
+            return _department_page(request, department, name_form, requirement_form=requirement_form, status=400)
+        data = requirement_form.cleaned_data
+        plan = department_requirement_plan(
+            department=department,
+            course=data["course"],
+            required=True,
+            due_within_days=data["due_within_days"],
+            recurrence_months=data["recurrence_months"],
+        )
+    else:
+        messages.error(request, "Nothing was changed: unknown action.")
+        return _department_page(request, department, name_form, status=400)
+    if plan.unchanged:
+        messages.info(request, "Nothing changed: the department already requires it on these terms.")
+        return redirect("roles:department_edit", department_id=department.pk)
+    posted = request.POST.get("plan", "")
+    if posted != plan.digest():
+        stale = bool(posted)
+        if stale:
+            messages.error(
+                request,
+                "Nothing was saved: the department or its people changed after the preview. Here is what it does now.",
+            )
+        return _department_page(
+            request, department, name_form, requirement_form=requirement_form, plan=plan, status=409 if stale else 200
+        )
+    access.require_recent_authentication(request)
+    if plan.required:
+        department_requirement_set(
+            department=department,
+            course=plan.course,
+            due_within_days=plan.due_within_days or 90,
+            recurrence_months=plan.recurrence_months,
+            actor=request.user,
+        )
+    else:
+        assert plan.before is not None
+        department_requirement_remove(requirement=plan.before, actor=request.user)
+    messages.success(request, f"Saved. {plan.describe()}. " + " ".join(plan.sentences()))
+    return redirect("roles:department_edit", department_id=department.pk)
+
+
+REQUIREMENT_FIELDS = ("requirement", "course", "due_within_days", "recurrence_months")
+
+
+def _int(value: str | None) -> int:
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 18 else 0
+
+
 def _department_page(
-    request: AuthenticatedHttpRequest, department: Department, form: NameForm, status: int | None = None
+    request: AuthenticatedHttpRequest,
+    department: Department,
+    form: NameForm,
+    status: int | None = None,
+    *,
+    requirement_form: DepartmentRequirementForm | None = None,
+    plan: DepartmentPlan | None = None,
 ) -> HttpResponse:
     active = department.people.filter(is_active=True, terminated_on__isnull=True).count()
+    errors = bool(form.errors or (requirement_form is not None and requirement_form.errors))
     return render(
         request,
         "roles/department.html",
-        {"department": department, "form": form, "active_people": active},
-        status=status or (400 if form.errors else 200),
+        {
+            "department": department,
+            "form": form,
+            "active_people": active,
+            "can_write": _may_write(request),
+            "requirements": list(department.requirements.select_related("course").order_by("course__title")),
+            "requirement_form": requirement_form or DepartmentRequirementForm(auto_id="req_%s"),
+            "plan": plan,
+            "post": [
+                (k, request.POST.get(k, "")) for k in ("requirement", "course", "due_within_days", "recurrence_months")
+            ],
+        },
+        status=status or (400 if errors else 200),
     )
 
 

@@ -26,7 +26,13 @@ def demo(live_server):
 
     enrol_totp(User.objects.get(email="officer@demo.example"))
     billie = User.objects.get(email="billing@demo.example")
-    return {"billing_id": billie.pk, "billing_name": billie.full_name}
+    intake = User.objects.get(email="intake@demo.example")
+    return {
+        "billing_id": billie.pk,
+        "billing_name": billie.full_name,
+        "intake_name": intake.full_name,
+        "billing_department_id": billie.department_id,
+    }
 
 
 @pytest.fixture
@@ -120,6 +126,7 @@ def test_officer_adds_a_new_hire_and_moves_a_billing_person_to_intake(live_serve
     sentence = page.locator("#plan-sentence").inner_text()
     assert "adds Patient communication due" in sentence
     assert "cancels Privacy in billing" in sentence and "keeps Security awareness" in sentence
+    assert "not started" in sentence  # Billie has kept all her modules open, untouched, for the demo
     press(page, page.get_by_role("button", name="Apply the change"))
     page.wait_for_selector(".message.success")  # the preview and the manage page share one URL
     assert "is now in Intake and patient communication" in page.locator("main").inner_text()
@@ -132,3 +139,86 @@ def test_officer_adds_a_new_hire_and_moves_a_billing_person_to_intake(live_serve
     assert "Patient communication cycle 1 · Role change" in transcript
     shoot(page, "transcript-after")
     assert csp_violations == []
+
+
+def sign_in(page, email: str, *, totp: bool) -> None:
+    from tests.conftest import totp_code
+
+    page.goto("/accounts/login/")
+    type_into(page, "input[name=login]", email)
+    page.keyboard.press("Tab")
+    page.keyboard.type("hipaa-demo-2026")
+    page.keyboard.press("Enter")
+    if totp:
+        page.wait_for_selector("input[name=code]")
+        type_into(page, "input[name=code]", totp_code())
+        page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/accounts/" not in url)  # signed in (a goto now would cut the POST short)
+
+
+def test_officer_assigns_a_module_to_two_selected_people(live_server, demo, browser):
+    """Select two people on the list (by keyboard), assign them a module by hand; the learner sees it."""
+    checked: set[str] = set()
+    page = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    csp_violations: list[str] = []
+    page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, "officer@demo.example", totp=True)
+
+    page.goto("/dashboard/people/")
+    check_page(page, checked, "people-bulk")
+    for name in (demo["billing_name"], demo["intake_name"]):
+        page.get_by_label(f"Select {name}", exact=True).focus()
+        page.keyboard.press("Space")
+    assert page.locator("#select-page").is_visible()  # the "everyone on this page" box (a few lines of JS)
+    assert page.locator("#bulk_action_0").is_checked()  # "Assign a module" is the default
+    page.locator("#bulk_course").focus()
+    page.locator("#bulk_course").select_option(label="Leadership and vendor oversight")
+    page.locator("#bulk_due_on").fill("2020-01-01")  # in the past: refused, the selection kept
+    type_into(page, "#bulk_reason", "Covers for the practice manager this quarter")
+    press(page, page.get_by_role("button", name="Apply to the selected people"))
+    page.wait_for_selector("#bulk .errorlist")
+    assert "is in the past" in page.locator("#bulk").inner_text()
+    assert page.get_by_label(f"Select {demo['billing_name']}", exact=True).is_checked()
+    check_page(page, checked, "people-bulk-refused")
+    shoot(page, "people-bulk-refused")
+    page.locator("#bulk_due_on").fill("")
+    page.locator("#bulk_due_on").fill(_in_days(20))
+    press(page, page.get_by_role("button", name="Apply to the selected people"))
+    page.wait_for_selector(".message.success")
+    assert "Leadership and vendor oversight assigned to 2 people." in page.locator("main").inner_text()
+    shoot(page, "people-bulk-done")
+    assert csp_violations == []
+
+    learner = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    sign_in(learner, "billing@demo.example", totp=False)
+    learner.wait_for_url("**/training/")
+    assert "Leadership and vendor oversight" in learner.locator("main").inner_text()
+
+
+def _in_days(days: int) -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
+def test_officer_requires_a_module_of_a_department(live_server, demo, browser):
+    """The department page: the module and its terms, the consequence first, then applied."""
+    checked: set[str] = set()
+    page = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    sign_in(page, "officer@demo.example", totp=True)
+    page.goto(f"/dashboard/departments/{demo['billing_department_id']}/")
+    check_page(page, checked, "department")
+    page.locator("#req_course").focus()
+    page.locator("#req_course").select_option(label="Patient communication")
+    press(page, page.get_by_role("button", name="Show what it will do"))
+    page.wait_for_selector("#requirement-preview")
+    check_page(page, checked, "department-preview")
+    shoot(page, "department-requirement-preview")
+    sentences = page.locator("#plan-sentences").inner_text()
+    assert "people will be assigned Patient communication, due within 90 days." in sentences
+    press(page, page.get_by_role("button", name="Apply the change"))
+    page.wait_for_selector(".message.success")
+    assert "Patient communication" in page.locator("#department-requirements").inner_text()
+    shoot(page, "department-requirements")

@@ -68,6 +68,12 @@ def demo(live_server, settings, tmp_path):
     )
     assert superseded is not None
     six_months_ago = (timezone.localdate() - dt.timedelta(days=183)).isoformat()
+    from courses.models import Course
+    from roles.models import Department
+    from roles.services import department_requirement_set
+
+    billing = Department.objects.get(name="Billing Operations")
+    department_requirement_set(department=billing, course=Course.objects.get(slug="patient-communication"))
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -75,6 +81,8 @@ def demo(live_server, settings, tmp_path):
                 ("dashboard", "/dashboard/"),
                 ("dashboard-as-of", f"/dashboard/?as_of={six_months_ago}"),
                 ("overdue", "/dashboard/overdue/"),
+                ("people-bulk-form", "/dashboard/people/?select=page"),
+                ("department", f"/dashboard/departments/{billing.pk}/"),
             ],
         ),
         "learner": (

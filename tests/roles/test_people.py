@@ -19,7 +19,7 @@ from roles import services
 from roles.models import Assignment, Department, User
 from tests.conftest import make_person
 from tests.factories import role
-from tests.records.helpers import assignment_of, take
+from tests.records.helpers import assignment_of, see_lessons, take
 
 pytestmark = pytest.mark.django_db
 
@@ -345,6 +345,24 @@ def test_a_role_change_is_previewed_then_applied_by_the_engine(login, compliance
     page = client.get(manage)
     assert "is now in Intake and patient communication: the change adds Patient communication" in text(page)
     assert "Patient communication Role change" in text(page)
+
+
+def test_the_preview_tells_not_started_from_in_progress(login, compliance_officer, employee):
+    """A cancelled module the person has not touched is "not started"; one with lessons read or a quiz tried is
+    "in progress"; a completed one is kept as "completed"."""
+    take(assignment_of(employee))
+    client = login(compliance_officer)
+    manage = reverse("roles:person_manage", args=[employee.pk])
+    body = text(client.post(manage, edit_data(employee, workforce_role=str(role("isolated").pk))))
+    assert "cancels Privacy in billing work, not started" in body or "cancels Privacy in billing" in body
+    assert "not started" in body and "in progress" not in body
+    see_lessons(assignment_of(employee, "billing-privacy"))
+    body = text(client.post(manage, edit_data(employee, workforce_role=str(role("isolated").pk))))
+    billing = re.search(r"cancels Privacy in billing[^;]*", body)
+    assert billing is not None and "in progress" in billing.group(0)
+    privacy = re.search(r"cancels Privacy essentials[^;]*", body)
+    assert privacy is not None and "not started" in privacy.group(0)
+    assert "keeps Security awareness, completed" in body
 
 
 def test_other_changes_are_saved_without_a_preview(login, compliance_officer, employee, outsider):

@@ -71,6 +71,26 @@ def _url(name: str, *args: Any) -> str:
     return reverse(name, args=args)
 
 
+def _course_id(slug: str) -> int:
+    from courses.models import Course
+
+    return Course.objects.get(slug=slug).pk
+
+
+def _department_id() -> int:
+    from roles.models import Department
+
+    return Department.objects.get_or_create(name="Hostile input department")[0].pk
+
+
+def _days_ahead(days: int) -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
 def _version(ctx: Context) -> int:
     from records.services import current_version
 
@@ -173,6 +193,36 @@ TARGETS: list[Target] = [
         "get",
         lambda c: _url("roles:people"),
         ("q", "role", "department", "manager", "status", "training", "page"),
+    ),
+    Target(
+        "roles:people_bulk",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:people_bulk"),
+        ("action", "person", "course", "due_on", "reason", "filters"),
+        lambda c: {
+            "action": "assign",
+            "person": str(c["employee"].pk),
+            "course": str(_course_id("leadership-oversight")),
+            "due_on": _days_ahead(30),
+            "reason": "Hostile input check",
+            "filters": "",
+        },
+        watch=("roles.Assignment", "roles.Delivery"),
+    ),
+    Target(
+        "roles:department_edit",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:department_edit", _department_id()),
+        ("requirement", "course", "due_within_days", "recurrence_months", "plan"),
+        lambda c: {
+            "requirement": "set",
+            "course": str(_course_id("patient-communication")),
+            "due_within_days": "90",
+            "recurrence_months": "24",
+        },
+        watch=("roles.DepartmentRequirement", "roles.Assignment"),
     ),
     Target(
         "roles:role_new",
@@ -359,7 +409,6 @@ NO_INPUT = {
     "roles:grid_apply",
     "roles:role_edit",
     "roles:role_retire",
-    "roles:department_edit",
     "roles:department_retire",
     "roles:settings",
     "roles:settings_sign_in",

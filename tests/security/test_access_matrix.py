@@ -90,6 +90,7 @@ MATRIX: dict[str, dict | str] = {
     "roles:person_reactivate": same(405),  # POST only
     "roles:person_invite": same(405),  # POST only
     "roles:person_sessions_end": same(405),  # POST only
+    "roles:people_bulk": same(405),  # POST only (its three cases and bad input: tests/roles/test_people_bulk.py)
     # the roles grid: officers and administrators change it, auditors read it (tests/roles/test_roles_grid.py)
     "roles:grid": row(302, 403, 403, 200, 200, 200),
     "roles:grid_apply": same(405),  # POST only (tests/roles/test_roles_grid.py)

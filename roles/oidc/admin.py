@@ -25,13 +25,13 @@ class SSOClaimMappingForm(forms.ModelForm):
         data = super().clean() or {}
         if self.errors:
             return data
+        fields: dict[str, Any] = {
+            name: data.get(name) or ("" if name in ("provider_id", "access_group") else None)
+            for name in mapping_services.FIELDS
+        }
         try:
             data["claim_value"] = mapping_services.mapping_check(
-                mapping=self.instance if self.instance.pk else None,
-                **{
-                    name: data.get(name) or ("" if name in ("provider_id", "access_group") else None)
-                    for name in mapping_services.FIELDS
-                },
+                mapping=self.instance if self.instance.pk else None, **fields
             )
         except ValidationError as exc:
             self.add_error(None, exc)
@@ -55,7 +55,7 @@ class SSOClaimMappingAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SSOClaimMapping, form: forms.ModelForm, change: bool) -> None:
         """Through the same services as the officer's page (roles/oidc/mapping_services.py)."""
-        fields = {name: form.cleaned_data.get(name) for name in mapping_services.FIELDS}
+        fields: dict[str, Any] = {name: form.cleaned_data.get(name) for name in mapping_services.FIELDS}
         fields["provider_id"] = fields["provider_id"] or ""
         fields["access_group"] = fields["access_group"] or ""
         actor = request.user if isinstance(request.user, User) else None

@@ -302,3 +302,60 @@ def test_a_mapping_added_on_the_page_gives_the_next_sso_person_their_role(
     assigned = set(Assignment.objects.filter(user=person).values_list("course__slug", flat=True))
     assert assigned and assigned == set(role("billing").courses.values_list("slug", flat=True))
     assert AuditEvent.objects.get(action="account.created_by_sso").data["role"] == str(role("billing"))
+
+
+# --- an IdP re-authentication that interrupted a POST
+
+
+def test_after_an_idp_re_authentication_the_officer_is_back_on_the_form_told_to_press_again(
+    login, client, sso, compliance_officer, mapping
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.conftest import totp_code
+
+    from .test_sso_session import sso_session
+
+    client = login(compliance_officer)
+    sso_session(client, compliance_officer, age=6 * 60)  # signed in by SSO six minutes ago: a removal asks again
+    page = f"{reverse(LIST)}?from=settings"
+    response = client.post(delete_url(mapping), form_of(mapping), HTTP_REFERER=f"http://testserver{page}", follow=True)
+    path = response.redirect_chain[-1][0]
+    assert path.startswith("/accounts/oidc/sso/login/") and "action=reauthenticate" in path
+    start = client.post(path)
+    callback = urlsplit(sso.sign_in(start.url, "officer"))
+    response = client.get(callback.path, {k: v[0] for k, v in parse_qs(callback.query).items()}, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("mfa_authenticate"))
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code()}, follow=True)
+    # Back on the page the button was on (not a GET of the POST-only URL, a 405), told that nothing was done.
+    assert response.redirect_chain[-1][0] == page and response.status_code == 200
+    assert "You signed in again with Test IdP. Nothing was submitted yet: press the button again" in (
+        response.content.decode()
+    )
+    assert SSOClaimMapping.objects.filter(pk=mapping.pk).exists()
+    # Pressing it again now works: the sign-in is fresh.
+    response = client.post(delete_url(mapping), form_of(mapping))
+    assert response.status_code == 302 and not SSOClaimMapping.objects.exists()
+
+
+def test_without_a_same_site_referer_the_officer_lands_on_their_home_page(
+    login, client, sso, compliance_officer, mapping
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.conftest import totp_code
+
+    from .test_sso_session import sso_session
+
+    client = login(compliance_officer)
+    sso_session(client, compliance_officer, age=6 * 60)
+    response = client.post(
+        delete_url(mapping), form_of(mapping), HTTP_REFERER="https://evil.example/phish", follow=True
+    )
+    start = client.post(response.redirect_chain[-1][0])
+    callback = urlsplit(sso.sign_in(start.url, "officer"))
+    client.get(callback.path, {k: v[0] for k, v in parse_qs(callback.query).items()})
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code()}, follow=True)
+    assert response.redirect_chain[0][0] == reverse("home")
+    assert "press the button again" in response.content.decode()
+    assert SSOClaimMapping.objects.filter(pk=mapping.pk).exists()

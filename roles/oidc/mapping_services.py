@@ -132,7 +132,7 @@ def mapping_create(
 
 
 def _locked(mapping: SSOClaimMapping, expected_version: str | None) -> SSOClaimMapping:
-    current = SSOClaimMapping.objects.select_for_update().select_related("workforce_role", "department")
+    current = SSOClaimMapping.objects.select_for_update(of=("self",)).select_related("workforce_role", "department")
     row = current.filter(pk=mapping.pk).first()
     if row is None:
         raise MappingChanged(None)

@@ -24,7 +24,7 @@ def test_the_mapping_page_fits_and_is_keyboard_usable(live_server, compliance_of
     from playwright.sync_api import sync_playwright
 
     department = DepartmentFactory(name="Billing Operations")
-    mapping_services.mapping_create(
+    billing = mapping_services.mapping_create(
         actor=None, claim_value="hipaa-billing", workforce_role=role("billing"), department=department
     )
     mapping_services.mapping_create(
@@ -54,14 +54,19 @@ def test_the_mapping_page_fits_and_is_keyboard_usable(live_server, compliance_of
                     page.keyboard.press("Enter")
                 assert "already has a mapping" in page.inner_text("#mapping-form")
                 page.screenshot(path=str(shots / f"sso-mapping-refused-{width}.png"), full_page=True)
-            found = page.evaluate(MEASURE, width)
-            if found["overflow"] > 0 or found["wide"] or found["cut"]:
-                problems.append(f"at {width}px: {found}")
-            page.evaluate(AXE.read_text() + "\n;void 0")
-            result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-            problems += [
-                f"at {width}px: axe {v['id']} {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]
-            ]
+            for name in ("list", "edit"):
+                if name == "edit":
+                    page.goto(f"{live_server.url}/dashboard/settings/sso/{billing.pk}/")
+                    page.screenshot(path=str(shots / f"sso-mapping-edit-{width}.png"), full_page=True)
+                found = page.evaluate(MEASURE, width)
+                if found["overflow"] > 0 or found["wide"] or found["cut"]:
+                    problems.append(f"{name} at {width}px: {found}")
+                page.evaluate(AXE.read_text() + "\n;void 0")
+                result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+                problems += [
+                    f"{name} at {width}px: axe {v['id']} {[n['target'] for n in v['nodes']][:3]}"
+                    for v in result["violations"]
+                ]
             context.close()
         browser.close()
     assert problems == []

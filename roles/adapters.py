@@ -152,6 +152,16 @@ class AccountAdapter(DefaultAccountAdapter):
             methods = [m for m in methods if m["id"] != "reauthenticate"]
         return [sso_method, *methods]
 
+    def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse:
+        """After an IdP re-authentication that interrupted a form: say that nothing was submitted yet."""
+        sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
+        data = (getattr(sociallogin, "state", None) or {}).get("data") or {}
+        if isinstance(data, dict) and data.get(oidc_session.RESUBMIT_KEY):
+            provider = sociallogin.account.get_provider(request) if sociallogin is not None else None
+            name = getattr(provider, "name", None) or "your identity provider"
+            messages.info(request, oidc_session.RESUBMIT_MESSAGE.format(provider=name))
+        return super().post_login(request, user, **kwargs)
+
     def get_logout_redirect_url(self, request: HttpRequest) -> str:
         """After an SSO session: the provider's end_session_endpoint, so the IdP session ends too.
 

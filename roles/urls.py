@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from .oidc import setup_views as sso_setup_views
-from .views import bulletins, imports, people, reminders, workforce_roles
+from .views import bulletins, imports, people, reminders, sso_mapping, workforce_roles
 from .views import settings as settings_views
 
 app_name = "roles"
@@ -48,5 +48,8 @@ urlpatterns = [
     path("dashboard/settings/", settings_views.settings_page, name="settings"),
     path("dashboard/settings/sign-in/", settings_views.sign_in_policy, name="settings_sign_in"),
     path("dashboard/settings/organization/", settings_views.organization, name="settings_organization"),
+    path("dashboard/settings/sso/", sso_mapping.mapping_list, name="settings_sso"),
+    path("dashboard/settings/sso/<int:mapping_id>/", sso_mapping.mapping_edit, name="settings_sso_edit"),
+    path("dashboard/settings/sso/<int:mapping_id>/remove/", sso_mapping.mapping_delete, name="settings_sso_delete"),
     path("dashboard/settings/logo/", settings_views.organization_logo, name="organization_logo"),
 ]

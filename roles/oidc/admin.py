@@ -1,4 +1,5 @@
-"""The compliance officer's page for the SSO claims mapping (in the admin, like the security policy)."""
+"""The SSO claims mapping in the Django admin, for administrators; the compliance officer edits it at
+/dashboard/settings/sso/ (roles/views/sso_mapping.py). Both write through roles/oidc/mapping_services.py."""
 
 from __future__ import annotations
 
@@ -6,24 +7,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from hipaa_training import audit
-
 from ..access import require_recent_authentication
-from ..models import SSOClaimMapping
-
-
-def _describe(mapping: SSOClaimMapping) -> dict[str, Any]:
-    return {
-        "provider": mapping.provider_id or "any",
-        "claim_value": mapping.claim_value,
-        "role": str(mapping.workforce_role) if mapping.workforce_role else None,
-        "department": str(mapping.department) if mapping.department else None,
-        "access_group": mapping.access_group or None,
-    }
+from ..models import SSOClaimMapping, User
+from . import mapping_services
 
 
 class SSOClaimMappingForm(forms.ModelForm):
@@ -33,8 +23,18 @@ class SSOClaimMappingForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not (data.get("workforce_role") or data.get("department") or data.get("access_group")):
-            raise forms.ValidationError("Say what this value means: a role, a department or an access group.")
+        if self.errors:
+            return data
+        fields: dict[str, Any] = {
+            name: data.get(name) or ("" if name in ("provider_id", "access_group") else None)
+            for name in mapping_services.FIELDS
+        }
+        try:
+            data["claim_value"] = mapping_services.mapping_check(
+                mapping=self.instance if self.instance.pk else None, **fields
+            )
+        except ValidationError as exc:
+            self.add_error(None, exc)
         return data
 
 
@@ -54,14 +54,20 @@ class SSOClaimMappingAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: SSOClaimMapping, form: forms.ModelForm, change: bool) -> None:
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            audit.record("sso.mapping_saved", actor=request.user, subject=obj, data=_describe(obj))
+        """Through the same services as the officer's page (roles/oidc/mapping_services.py)."""
+        fields: dict[str, Any] = {name: form.cleaned_data.get(name) for name in mapping_services.FIELDS}
+        fields["provider_id"] = fields["provider_id"] or ""
+        fields["access_group"] = fields["access_group"] or ""
+        actor = request.user if isinstance(request.user, User) else None
+        if change:
+            saved = mapping_services.mapping_update(mapping=obj, actor=actor, **fields)
+        else:
+            saved = mapping_services.mapping_create(actor=actor, **fields)
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
 
     def delete_model(self, request: HttpRequest, obj: SSOClaimMapping) -> None:
-        with transaction.atomic():
-            audit.record("sso.mapping_deleted", actor=request.user, subject=obj, data=_describe(obj))
-            super().delete_model(request, obj)
+        actor = request.user if isinstance(request.user, User) else None
+        mapping_services.mapping_delete(mapping=obj, actor=actor)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SSOClaimMapping]) -> None:
         for obj in queryset:

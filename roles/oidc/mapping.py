@@ -2,9 +2,10 @@
 
 Applied at every SSO sign-in through the same services as the workforce import (roles.services person_create /
 person_update: audited, assignments kept in step), plus one "person.sso_mapping_applied" event naming what the
-provider sent. The compliance officer edits the table (SSOClaimMapping) in the admin. A provider that sends no
-groups claim changes no role, department or group; an access group that some mapping names is the provider's
-to give and to take away, the others (and "administrator", which no mapping can name) are left alone.
+provider sent. The compliance officer edits the table (SSOClaimMapping) at /dashboard/settings/sso/, through
+mapping_services.py. A provider that sends no groups claim changes no role, department or group; an access
+group that some mapping names is the provider's to give and to take away, the others (and "administrator",
+which no mapping can name) are left alone.
 """
 
 from __future__ import annotations

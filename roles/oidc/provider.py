@@ -11,6 +11,7 @@ from allauth.socialaccount.providers.oauth2.utils import generate_code_challenge
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from django.http import HttpRequest
 
+from .session import RESUBMIT_KEY, suspended_post_landing
 from .tokens import REAUTH_AT_KEY, Refused, nonce_for
 from .views import OIDCAdapter
 
@@ -22,6 +23,9 @@ class OIDCProvider(OpenIDConnectProvider):
         """A provider refused before the person leaves (plain http in production) is audited like a callback."""
         if (kwargs.get("auth_params") or {}).get("max_age") == "0":
             request.session[REAUTH_AT_KEY] = int(time.time())  # the callback wants an auth_time from now on
+            landing = suspended_post_landing(request, next_url)
+            if landing is not None:  # a form's POST cannot survive the new sign-in: back to the form, told so
+                next_url, data = landing, {**(data or {}), RESUBMIT_KEY: True}
         else:
             request.session.pop(REAUTH_AT_KEY, None)
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account.authentication import get_authentication_records
 from allauth.socialaccount.adapter import get_adapter
@@ -17,6 +17,41 @@ from .config import configured_apps
 
 logger = logging.getLogger(__name__)
 ID_TOKEN_KEY = "sso_id_token"
+RESUBMIT_KEY = "resubmit"  # in the provider state's data: the re-authentication interrupted a form's POST
+RESUBMIT_MESSAGE = "You signed in again with {provider}. Nothing was submitted yet: press the button again to confirm."
+
+
+def suspended_post_landing(request: HttpRequest, next_url: str | None) -> str | None:
+    """Where to come back after an IdP re-authentication that interrupted a POST (export, import, role change).
+
+    allauth keeps the suspended POST in the session and replays it after a password re-authentication; an SSO
+    re-authentication signs the person in anew, which empties the session, so the POST would come back as a
+    GET of its URL (a 405 for a POST-only action). Instead: the page the form was on (the POST's same-site
+    Referer), where the person presses the button again; None when no POST was suspended for `next_url`.
+    """
+    import json
+
+    from allauth.account.internal.flows.reauthentication import STATE_SESSION_KEY
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    state = request.session.get(STATE_SESSION_KEY) or {}
+    try:
+        suspended = json.loads(state["request"]) if isinstance(state, dict) and "request" in state else None
+    except (TypeError, ValueError):
+        suspended = None
+    if not suspended or suspended.get("method") != "POST":
+        return None
+    path = urlsplit(next_url or "").path
+    if path != suspended.get("path"):
+        return None
+    referer = str((suspended.get("META") or {}).get("HTTP_REFERER") or "")
+    parts = urlsplit(referer)
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    if referer and same_site and parts.path.startswith("/") and not parts.path.startswith("//"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return reverse("home")
 
 
 def sso_provider_of_session(request: HttpRequest, user: Any) -> str | None:

@@ -1,5 +1,6 @@
 """The officer's settings page (/dashboard/settings/): the sign-in policy, the organisation's name and logo on
-certificates, and a link to the reminder calendar. Each change is audited and needs a fresh sign-in."""
+certificates, and links to the reminder calendar and
+the single sign-on groups mapping (sso_mapping.py). Each change is audited and needs a fresh sign-in."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import access
 from ..http import AuthenticatedHttpRequest
-from ..models import Organization, ReminderPolicy, SecurityPolicy
+from ..models import Organization, ReminderPolicy, SecurityPolicy, SSOClaimMapping
 from ..organization import logo_max_bytes, logo_read, organization_update
 from ..security import security_policy_update
 
@@ -67,6 +68,7 @@ def _page(
         "org": org,
         "reminders": ReminderPolicy.current(),
         "may_edit_reminders": access.is_compliance_officer(request.user),
+        "sso_mappings": SSOClaimMapping.objects.count(),
     }
     return render(request, "roles/settings.html", context, status=status)
 

@@ -252,6 +252,15 @@ TARGETS: list[Target] = [
         watch=("roles.Organization",),
     ),
     Target(
+        "roles:settings_sso",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:settings_sso"),
+        ("claim_value", "provider_id", "workforce_role", "department", "access_group"),
+        lambda c: {"claim_value": "hostile-staff", "access_group": "employee"},
+        watch=("roles.SSOClaimMapping",),
+    ),
+    Target(
         "roles:person_new",
         "compliance_officer",
         "post",
@@ -413,4 +422,8 @@ NO_INPUT = {
     "roles:settings",
     "roles:settings_sign_in",
     "roles:organization_logo",
+    # One SSO mapping's edit and removal: the same fields as its add form (a TARGET above), plus a fingerprint;
+    # their bad values and stale fingerprints are tested in tests/sso/test_sso_mapping_page.py.
+    "roles:settings_sso_edit",
+    "roles:settings_sso_delete",
 }

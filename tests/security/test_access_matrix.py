@@ -21,7 +21,7 @@ from records.exports import ExportFilters
 from records.models import Certificate, Completion, ReportJob
 from records.services import report_request
 from roles.bulletins import bulletin_create
-from roles.models import Bulletin, User
+from roles.models import Bulletin, SSOClaimMapping, User
 from tests.records.helpers import assignment_of, take
 from tests.security.urlwalk import Route, fill, walk
 
@@ -105,6 +105,10 @@ MATRIX: dict[str, dict | str] = {
     "roles:settings_sign_in": same(405),  # POST only
     "roles:settings_organization": same(405),  # POST only
     "roles:organization_logo": row(302, 403, 403, 404, 403, 404),  # no logo uploaded in the walk
+    # the SSO groups mapping (tests/sso/test_sso_mapping_page.py): like the settings page, officers and admins
+    "roles:settings_sso": row(302, 403, 403, 200, 403, 200),
+    "roles:settings_sso_edit": row(302, 403, 403, 200, 403, 200),
+    "roles:settings_sso_delete": same(405),  # POST only
     # allauth: account
     "account_login": row(200, 302, 302, 302, 302, 302),
     "account_logout": row(302, 200, 200, 200, 200, 200),
@@ -225,6 +229,11 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = str(everyone["employee"].workforce_role_id)
         elif name == "department_id":
             values[name] = str(everyone["employee"].department_id)
+        elif name == "mapping_id":
+            mapping, _ = SSOClaimMapping.objects.get_or_create(
+                claim_value="all-staff", defaults={"access_group": "employee"}
+            )
+            values[name] = str(mapping.pk)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

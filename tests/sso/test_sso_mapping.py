@@ -85,8 +85,8 @@ def test_the_officer_edits_the_mapping_and_each_change_is_audited(login, complia
     assert "Say what this value means" in page and not SSOClaimMapping.objects.exists()
     response = client.post(add, {"claim_value": "hipaa-billing", "workforce_role": role("billing").pk})
     assert response.status_code == 302
-    event = AuditEvent.objects.get(action="sso.mapping_saved")
-    assert event.data["claim_value"] == "hipaa-billing" and event.actor_id == compliance_officer.pk
+    event = AuditEvent.objects.get(action="sso.mapping_created")
+    assert event.data["after"]["claim_value"] == "hipaa-billing" and event.actor_id == compliance_officer.pk
 
 
 @pytest.mark.parametrize(("persona", "status"), [("employee", 302), ("compliance_officer", 200)])

@@ -3,13 +3,12 @@ person to intake, sees what the change will do, applies it, and sees the new mod
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
+from tests.browser.demo import seed_demo
 from tests.browser.test_take_course import ARGS, check_page, press
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,7 +19,7 @@ SHOTS = Path(os.environ.get("SCREENSHOTS", "/tmp/hipaa-screenshots"))
 @pytest.fixture
 def demo(live_server):
     """The demo company, with the officer's authenticator app enrolled (before the browser's loop starts)."""
-    call_command("seed_demo", stdout=io.StringIO())
+    seed_demo()
     from roles.models import User
     from tests.conftest import enrol_totp
 

@@ -8,7 +8,6 @@ Screenshots go to tmp_path, or to $SCREENSHOT_DIR when set (the README's picture
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from tests.browser.demo import seed_demo
 from tests.browser.test_take_course import ARGS, AXE
 from tests.conftest import enrol_totp, just_signed_in
 
@@ -56,7 +56,7 @@ def demo(live_server, settings, tmp_path):
 
     call_command("flush", interactive=False, verbosity=0)
     settings.AUDIT_ANCHOR_LOG = tmp_path / "anchors.jsonl"
-    call_command("seed_demo", stdout=io.StringIO())
+    seed_demo()
     retrained = Assignment.objects.filter(
         user__email="executive@demo.example", reason=Assignment.NEW_VERSION, completed_at__isnull=False
     ).first()

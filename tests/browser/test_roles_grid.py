@@ -4,13 +4,12 @@ axe-core and fits a 375 px screen (the grid scrolls inside its own box)."""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
+from tests.browser.demo import seed_demo
 from tests.browser.test_take_course import ARGS, check_page, press
 from tests.conftest import enrol_totp, totp_code
 
@@ -22,7 +21,7 @@ SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/hipaa-screenshots"))
 @pytest.fixture
 def demo(live_server):
     """The demo company and what the test needs from the database, read before the browser starts."""
-    call_command("seed_demo", stdout=io.StringIO())
+    seed_demo()
     from courses.models import Course
     from roles.models import Requirement, User, WorkforceRole
 

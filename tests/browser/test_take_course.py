@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+
+from tests.browser.demo import seed_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ ARGS = [
 @pytest.fixture
 def demo(live_server):
     """The demo company, seeded before the browser starts (Playwright's loop forbids the ORM in this thread)."""
-    call_command("seed_demo", stdout=io.StringIO())
+    seed_demo()
     from courses.models import CourseVersion
 
     version = CourseVersion.objects.current().get(course__slug="security-awareness")

@@ -159,5 +159,4 @@ def test_pdf_report_groups_and_heads_transcripts_as_of_the_day(story: dict[str, 
     april = _pdf_text(D(2026, 4, 15))
     assert "Ann Archer · ann@example.test · Intake and patient communication · Patient Services" in april
     assert "Bo Archer · bo@example.test · Billing and revenue cycle · Billing Operations" in april
-    assert "— 0% Intake and patient communication 0% (0/1), 1 overdue 100% (1/1) 0% (0/1), 1 overdue — 33%" in april
-
+    assert "Intake and patient communication 0% (0/1), 1 overdue 100% (1/1) 0% (0/1), 1 overdue — 33%" in april

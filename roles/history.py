@@ -148,19 +148,20 @@ def history_of(person: User) -> list[PersonState]:
     )
 
 
-def periods(person: User, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date, PersonState | None]]:
-    """The spans of [start, end] and the state that held in each (None: no history row, today's record holds)."""
-    rows = history_of(person)
+def spans_from(
+    rows: list[PersonState], start: dt.date, end: dt.date
+) -> list[tuple[dt.date, dt.date, PersonState | None]]:
+    """Cut [start, end] where one person's `rows` (oldest first) change: each span with the row that held in it
+    (None: before their first row)."""
     before = [r for r in rows if r.valid_from <= start]
-    spans: list[tuple[dt.date, PersonState | None]] = [(start, before[-1] if before else None)]
+    cuts: list[tuple[dt.date, PersonState | None]] = [(start, before[-1] if before else None)]
     for r in rows:
         if start < r.valid_from <= end:
-            if spans[-1][0] == r.valid_from:
-                spans[-1] = (r.valid_from, r)
+            if cuts[-1][0] == r.valid_from:
+                cuts[-1] = (r.valid_from, r)  # the later row of the same day holds
             else:
-                spans.append((r.valid_from, r))
-    out = []
-    for i, (begin, state) in enumerate(spans):
-        finish = spans[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(spans) else end
-        out.append((begin, finish, state))
-    return out
+                cuts.append((r.valid_from, r))
+    return [
+        (begin, cuts[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(cuts) else end, state)
+        for i, (begin, state) in enumerate(cuts)
+    ]

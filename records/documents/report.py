@@ -19,7 +19,7 @@ from roles.grid import change_log, grid_rows
 from roles.models import Department, User, WorkforceRole
 from roles.organization import organization_name
 
-from .. import reports
+from .. import reports, should_vs_was
 from ..exports import ExportFilters, training_queryset
 
 
@@ -32,6 +32,19 @@ def people_on(people: QuerySet[User], day: dt.date) -> QuerySet[User]:
         role_then=Subquery(WorkforceRole.objects.filter(pk=OuterRef("role_id_then")).values("name")[:1]),
         department_then=Subquery(Department.objects.filter(pk=OuterRef("department_id_then")).values("name")[:1]),
     )
+
+
+def should_vs_was_context(people: list[User], filters: ExportFilters, as_of: dt.date) -> dict[str, Any]:
+    """The report's "should have been trained vs was trained" section: the period is the filters' range (by default
+    the year up to the "as of" day)."""
+    end = min(d for d in (filters.end, as_of) if d)
+    start = filters.start or end - dt.timedelta(days=364)
+    return {
+        "svw_start": start,
+        "svw_end": end,
+        "svw_note": should_vs_was.REQUIREMENTS_NOTE,
+        "svw": list(should_vs_was.plans(people, min(start, end), end)),
+    }
 
 
 def report_context(filters: ExportFilters) -> dict[str, Any]:
@@ -56,6 +69,7 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
         "head": audit.head(),
         "grid_header": grid[0],
         "grid_body": grid[1:],
+        **should_vs_was_context(people_list, filters, as_of),
         "grid_log": change_log(until=reports.end_of_day(filters.upper) if filters.upper else None),
     }
 

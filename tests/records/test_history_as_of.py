@@ -160,3 +160,116 @@ def test_pdf_report_groups_and_heads_transcripts_as_of_the_day(story: dict[str, 
     assert "Ann Archer · ann@example.test · Intake and patient communication · Patient Services" in april
     assert "Bo Archer · bo@example.test · Billing and revenue cycle · Billing Operations" in april
     assert "Intake and patient communication 0% (0/1), 1 overdue 100% (1/1) 0% (0/1), 1 overdue — 33%" in april
+
+
+# Should have been trained vs was trained, Jan 1 to Apr 30: a period that spans Ann's move from billing to intake.
+SECURITY, PRIVACY = "Security awareness", "Privacy essentials"
+BILLING_PRIVACY, PATIENTS = "Privacy in billing and revenue-cycle work", "Patient communication"
+BOTH = f"2026-01-10 to 2026-02-28 ({BILLING}); 2026-03-01 to 2026-04-30 ({INTAKE})"
+SHOULD_VS_WAS = {
+    # module: (required, assigned, due, completed, days taken, result)
+    SECURITY: (BOTH, "2026-01-10", "2026-02-09", "2026-02-01", "22", "on time"),
+    PRIVACY: (BOTH, "2026-01-10", "2026-02-09", "", "", "missed"),
+    BILLING_PRIVACY: (f"2026-01-10 to 2026-02-28 ({BILLING})", "2026-01-10", "2026-02-09", "", "", "missed"),
+    PATIENTS: (f"2026-03-01 to 2026-04-30 ({INTAKE})", "2026-03-01", "2026-03-31", "2026-03-20", "19", "on time"),
+}
+PERIOD = {"start": "2026-01-01", "end": "2026-04-30"}
+
+
+@pytest.fixture
+def compared(story: dict[str, User]) -> dict[str, User]:
+    ann = story["ann"]
+    complete(Assignment.objects.get(user=ann, course__slug="patient-communication", cycle=1), at(D(2026, 3, 20)))
+    return story
+
+
+def test_should_vs_was_page_over_a_role_change(login: Any, compliance_officer: User, compared: dict[str, User]) -> None:
+    ann = compared["ann"]
+    response = login(compliance_officer).get(reverse("records:should_vs_was", args=[ann.pk]), PERIOD)
+    assert response.status_code == 200
+    plan = response.context["plan"]
+    spans = [(s.start, s.end, s.role_name if s.employed else None) for s in plan.spans]
+    assert spans == [
+        (D(2026, 1, 1), D(2026, 1, 9), None),
+        (D(2026, 1, 10), D(2026, 2, 28), BILLING),
+        (D(2026, 3, 1), D(2026, 4, 30), INTAKE),
+    ]
+    got = {
+        m.course.title: (
+            m.required_text,
+            t.assignment.assigned_on.isoformat(),
+            t.assignment.due_on.isoformat(),
+            t.completed_on.isoformat() if t.completed_on else "",
+            "" if t.days is None else str(t.days),
+            t.verdict,
+        )
+        for m in plan.modules
+        for t in m.taken
+    }
+    assert got == SHOULD_VS_WAS
+    assert plan.gaps == 2
+    html = response.content.decode()
+    assert "current requirements" in html or "configured now" in html  # says where the requirements come from
+
+
+def test_should_vs_was_csv(login: Any, auditor: User, compared: dict[str, User]) -> None:
+    ann = compared["ann"]
+    response = login(auditor).get(reverse("records:should_vs_was_csv", args=[ann.pk]), PERIOD)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    got = {
+        r["module"]: (r["required"], r["assigned"], r["due"], r["completed"], r["days_taken"], r["verdict"])
+        for r in rows
+    }
+    assert got == SHOULD_VS_WAS
+    assert {r["on_time"] for r in rows if r["verdict"] == "missed"} == {"no"}
+
+
+def test_should_vs_was_in_the_pdf_report(compared: dict[str, User]) -> None:
+    reader = PdfReader(io.BytesIO(render_report(ExportFilters(start=D(2026, 1, 1), end=D(2026, 4, 30)))))
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+    section = text[text.index("Should have been trained vs was trained") :]
+    assert f"2026-01-10 to 2026-02-28: {BILLING}, Billing Operations · 2026-03-01 to 2026-04-30: {INTAKE}" in section
+    assert "2026-03-01 2026-03-31 2026-03-20 19 on time" in section
+    assert "2026-01-10 2026-02-09 2026-02-01 22 on time" in section
+
+
+@pytest.mark.parametrize("name", ["records:should_vs_was", "records:should_vs_was_csv"])
+def test_should_vs_was_access(
+    client: Any,
+    login: Any,
+    employee: User,
+    outsider: User,
+    manager: User,
+    auditor: User,
+    administrator: User,
+    compliance_officer: User,
+    name: str,
+) -> None:
+    url = reverse(name, args=[employee.pk])
+    assert client.get(url).status_code == 302  # anonymous: to the login
+    assert login(outsider).get(url).status_code == 403  # an employee, even about themself
+    assert login(employee).get(url).status_code == 403
+    other = make_person("other@example.test", "Other Manager", "billing", groups=(access.MANAGER,))
+    assert login(other).get(url).status_code == 404  # a manager, not theirs
+    for reader in (manager, auditor, administrator, compliance_officer):
+        assert login(reader).get(url).status_code == 200, reader.full_name
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"start": "2026-05-01", "end": "2026-04-01"}, "start", "after its end"),
+        ({"end": "2999-01-01"}, "end", "today or a day in the past"),
+        ({"start": "1999-01-01"}, "start", "Choose a day from"),
+        ({"start": "2026-02-30"}, "start", "Enter a valid date"),
+    ],
+)
+def test_should_vs_was_bad_period(
+    login: Any, compliance_officer: User, employee: User, query: dict[str, str], field: str, message: str
+) -> None:
+    for name in ("records:should_vs_was", "records:should_vs_was_csv"):
+        response = login(compliance_officer).get(reverse(name, args=[employee.pk]), query)
+        assert response.status_code == 400
+        assert message in " ".join(response.context["form"].errors[field])
+        assert response.context["plan"] is None

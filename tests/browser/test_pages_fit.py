@@ -75,6 +75,7 @@ def demo(live_server, settings, tmp_path):
                 ("dashboard", "/dashboard/"),
                 ("dashboard-as-of", f"/dashboard/?as_of={six_months_ago}"),
                 ("overdue", "/dashboard/overdue/"),
+                ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
             ],
         ),
         "learner": (

@@ -123,9 +123,7 @@ def plans(people: Iterable[User], start: dt.date, end: dt.date) -> Iterator[Pers
     people = list(people)
     ids = [p.pk for p in people]
     rows: dict[int, list[PersonState]] = {}
-    for state in PersonState.objects.filter(person_id__in=ids, valid_from__lte=end).order_by(
-        "person_id", "valid_from", "recorded_at", "pk"
-    ):
+    for state in PersonState.objects.filter(person_id__in=ids).order_by("person_id", "valid_from", "recorded_at", "pk"):
         rows.setdefault(state.person_id, []).append(state)
     roles = {r.pk: r for r in WorkforceRole.objects.all()}
     departments = {d.pk: d for d in Department.objects.all()}
@@ -191,7 +189,7 @@ def _spans(
     out = []
     for begin, finish, state in spans_from(rows, start, end):
         if state is None:
-            if rows:  # before their first row: not yet in the workforce
+            if rows:  # before their first row (perhaps after the period): not yet in the workforce
                 out.append(Span(begin, finish, None, None, employed=False))
                 continue
             # No history at all: today's record, from the hire date.
@@ -207,8 +205,8 @@ def _spans(
                 Span(
                     begin,
                     finish,
-                    person.workforce_role,
-                    person.department,
+                    roles.get(person.workforce_role_id) if person.workforce_role_id else None,
+                    departments.get(person.department_id) if person.department_id else None,
                     employed=left is None or left > finish,
                 )
             )

@@ -273,3 +273,20 @@ def test_should_vs_was_bad_period(
         assert response.status_code == 400
         assert message in " ".join(response.context["form"].errors[field])
         assert response.context["plan"] is None
+
+
+def test_should_vs_was_reads_a_fixed_number_of_queries(compared: dict[str, User]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from records.should_vs_was import plans
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            list(plans(User.objects.all(), D(2026, 1, 1), D(2026, 4, 30)))
+        return len(ctx.captured_queries)
+
+    few = count()
+    for n in range(5):
+        make_person(f"more{n}@example.test", f"More {n}", "intake", manager=compared["mia"])
+    assert count() == few

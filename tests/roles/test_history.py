@@ -8,7 +8,7 @@ import importlib
 import pytest
 import time_machine
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 
 from hipaa_training.db import AppendOnlyError
 from roles import history
@@ -95,8 +95,10 @@ def test_history_is_append_only(employee: User) -> None:
         row.save()
     with pytest.raises(AppendOnlyError):
         row.delete()
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         PersonState.objects.filter(pk=row.pk).update(reason="edited")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        PersonState.objects.filter(pk=row.pk).delete()
 
 
 def test_backfill_writes_the_state_known_today() -> None:

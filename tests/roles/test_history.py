@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from typing import Any
 
 import pytest
 import time_machine
 from django.apps import apps
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from hipaa_training.db import AppendOnlyError
 from roles import history
@@ -117,3 +119,25 @@ def test_backfill_writes_the_state_known_today() -> None:
     ) == [(D(2024, 2, 1), "it", True)]
     rows = list(PersonState.objects.filter(person=gone).order_by("valid_from").values_list("valid_from", "employed"))
     assert rows == [(D(2025, 1, 10), True), (D(2025, 5, 5), False)]
+
+
+def test_the_import_writes_the_history_through_the_services(
+    login: Any, compliance_officer: User, employee: User, manager: User
+) -> None:
+    from tests.roles.test_import import HEADER, apply, upload
+
+    text = (
+        HEADER
+        + "nora.new@example.test,Nora New,intake,Patient Services,,2026-01-05,active\n"
+        + f"{employee.email},Billie Biller,it,Technology,{manager.email},,active\n"
+        + f"{manager.email},Morgan Manager,billing,Billing Operations,,,terminated\n"
+    )
+    client = login(compliance_officer)
+    apply(client, upload(client, text))
+    today = timezone.localdate()
+    nora = User.objects.get(email="nora.new@example.test")
+    assert _state(nora, today) == ("intake", "Patient Services", None, True)
+    assert PersonState.objects.get(person=nora).valid_from == D(2026, 1, 5)
+    assert _state(employee, today)[:2] == ("it", "Technology")
+    assert PersonState.objects.filter(person=employee).latest("recorded_at").actor == compliance_officer
+    assert _state(manager, today)[3] is False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from roles.access import can_see_all_records, require_person_visible
+from roles.access import can_see_all_records, is_manager, is_privileged, require_person_visible
 from roles.models import Assignment, User
 
 from .models import Certificate, ReportJob
@@ -43,3 +43,12 @@ def get_person_for_user(user: User, person_id: int) -> User:
 def get_report_job_for_user(user: User, job_id: int) -> ReportJob:
     """A finished report or bundle, for the person who requested it only."""
     return get_object_or_404(ReportJob, pk=job_id, requested_by=user, status=ReportJob.DONE)
+
+
+def get_person_history_for_user(user: User, person_id: int) -> User:
+    """A person's should-vs-was comparison: compliance officers, administrators and auditors see everyone; a
+    manager only their direct reports; for anyone else the person does not exist (404)."""
+    person = get_object_or_404(User.objects.select_related("department", "workforce_role", "manager"), pk=person_id)
+    if is_privileged(user) or (is_manager(user) and person.manager_id == user.pk):
+        return person
+    raise Http404("No such person.")

@@ -22,7 +22,7 @@ from hipaa_training.models import AuditEvent
 from roles.models import Assignment, BulletinAcknowledgement, BulletinDelivery
 
 from .models import AttestationSignature, QuizAttempt
-from .reports import end_of_day
+from .reports import end_of_day, with_names_on
 
 # The earliest day a filter may name: no training record predates the HIPAA Security Rule (2003), and a day near
 # year 1 would overflow the date arithmetic of the "as of" rebuild.
@@ -127,11 +127,17 @@ def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     yield TRAINING_HEADER
     as_of_end = end_of_day(filters.as_of) if filters.as_of else None
     today = filters.as_of or timezone.localdate()
-    rows = training_queryset(filters).values_list(
+    qs = training_queryset(filters)
+    # With an "as of" day, each person's department and role as they stood that day (their history).
+    columns = (
+        ("department_then", "role_then") if filters.as_of else ("user__department__name", "user__workforce_role__name")
+    )
+    if filters.as_of:
+        qs = with_names_on(qs, filters.as_of)
+    rows = qs.values_list(
         "user__full_name",
         "user__email",
-        "user__department__name",
-        "user__workforce_role__name",
+        *columns,
         "course__title",
         "completion__version__number",
         "assigned_on",

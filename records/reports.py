@@ -2,9 +2,11 @@
 
 Every figure is rebuilt from the records for a day D ("as of"), so the dashboard can show the program as it stood:
 - an assignment existed on D when it was assigned (assigned_on and created_at) by D and not cancelled by D,
-  and its person had not left by D;
+  and its person was in the workforce on D;
 - it was completed by D when completed_at falls on or before D;
-- it was overdue on D when it existed, was not completed by D, and was due before D.
+- it was overdue on D when it existed, was not completed by D, and was due before D;
+- people are counted, filtered and grouped by the role, department and manager they had ON D, read from their
+  history (roles/history.py), not by today's.
 
 Each function runs a fixed number of GROUP BY queries, whatever the size of the workforce.
 """
@@ -19,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from courses.models import Course, CourseVersion
 from hipaa_training import anchor, audit
+from roles import history
 from roles.models import (
     Assignment,
     Bulletin,
@@ -91,12 +94,35 @@ def on_time_q(day: dt.date) -> Q:
 
 
 def existed_q(day: dt.date) -> Q:
-    """The assignment existed at the end of `day` and its person was still in the workforce."""
+    """The assignment existed at the end of `day` and its person was in the workforce that day (their history)."""
     end = end_of_day(day)
     return (
         (Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=end))
-        & (Q(user__terminated_on__isnull=True) | Q(user__terminated_on__gt=day))
+        & history.employed_on(day)
         & Q(assigned_on__lte=day, created_at__lt=end)
+    )
+
+
+def people_q(filters: Filters, day: dt.date | None = None, *, person: str = "user_id") -> Q:
+    """The filters' department, role and manager, as each person stood on `day` (default: the "as of" day)."""
+    return history.narrowed_on(
+        day or filters.as_of,
+        person=person,
+        department=filters.department_id,
+        workforce_role=filters.role_id,
+        manager=filters.manager_id,
+    )
+
+
+def with_names_on(qs: QuerySet[Assignment], day: dt.date) -> QuerySet[Assignment]:
+    """Each assignment with its person's role and department on `day`: `role_id_then`, `department_id_then` and
+    their names `role_then`, `department_then` (correlated subqueries: no extra query)."""
+    return qs.annotate(
+        role_id_then=history.field_on(day, "workforce_role"),
+        department_id_then=history.field_on(day, "department"),
+    ).annotate(
+        role_then=Subquery(WorkforceRole.objects.filter(pk=OuterRef("role_id_then")).values("name")[:1]),
+        department_then=Subquery(Department.objects.filter(pk=OuterRef("department_id_then")).values("name")[:1]),
     )
 
 
@@ -106,14 +132,10 @@ def assignments_as_of(filters: Filters) -> QuerySet[Assignment]:
 
 
 def _narrowed(qs: QuerySet[Assignment], filters: Filters) -> QuerySet[Assignment]:
-    if filters.department_id:
-        qs = qs.filter(user__department_id=filters.department_id)
-    if filters.role_id:
-        qs = qs.filter(user__workforce_role_id=filters.role_id)
+    """The filters applied as the workforce stood on the "as of" day (role, department, manager from the history)."""
+    qs = qs.filter(people_q(filters))
     if filters.course_id:
         qs = qs.filter(course_id=filters.course_id)
-    if filters.manager_id:
-        qs = qs.filter(user__manager_id=filters.manager_id)
     return qs.order_by()
 
 
@@ -211,13 +233,15 @@ class _MatrixBuilder:
 
 
 def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
-    """Role x module and department x module from ONE grouped query (role, department, module)."""
+    """Role x module and department x module from ONE grouped query (role, department, module), each person in
+    the role and department they had on `day`."""
+    named: QuerySet[Any] = with_names_on(qs, day)  # the stubs do not see the annotations
     grouped = (
-        qs.values(
-            "user__workforce_role_id",
-            "user__workforce_role__name",
-            "user__department_id",
-            "user__department__name",
+        named.values(
+            "role_id_then",
+            "role_then",
+            "department_id_then",
+            "department_then",
             "course_id",
             "course__title",
             "course__slug",
@@ -225,8 +249,8 @@ def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
         .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
         .order_by()
     )
-    role = _MatrixBuilder("user__workforce_role_id", "user__workforce_role__name", "(no role)")
-    department = _MatrixBuilder("user__department_id", "user__department__name", "(no department)")
+    role = _MatrixBuilder("role_id_then", "role_then", "(no role)")
+    department = _MatrixBuilder("department_id_then", "department_then", "(no department)")
     for g in grouped:
         role.add(g)
         department.add(g)
@@ -334,13 +358,7 @@ def retraining(filters: Filters) -> Retraining:
 def security_reminders(filters: Filters) -> dict[str, Any] | None:
     """Acknowledgement of security reminders (45 CFR 164.308(a)(5)(ii)(A)), as of the day (3 queries)."""
     end = end_of_day(filters.as_of)
-    people = Q()
-    if filters.department_id:
-        people &= Q(person__department_id=filters.department_id)
-    if filters.role_id:
-        people &= Q(person__workforce_role_id=filters.role_id)
-    if filters.manager_id:
-        people &= Q(person__manager_id=filters.manager_id)
+    people = people_q(filters, person="person_id")
     bulletins = list(Bulletin.objects.filter(send_at__lt=end).order_by("-send_at")[:20])
     if not bulletins:
         return None
@@ -419,11 +437,12 @@ def trend(filters: Filters) -> dict[str, Any]:
     days = trend_days(filters.as_of)
     aggregates: dict[str, Any] = {}
     for i, day in enumerate(days):
-        exists = existed_q(day)
+        exists = existed_q(day) & people_q(filters, day)  # each point counts the workforce as it stood that day
         aggregates[f"t{i}"] = Count("id", filter=exists)
         aggregates[f"d{i}"] = Count("id", filter=exists & done_q(day))
         aggregates[f"o{i}"] = Count("id", filter=exists & overdue_q(day))
-    counts = _narrowed(Assignment.objects.all(), filters).order_by().aggregate(**aggregates)
+    scope = Assignment.objects.filter(course_id=filters.course_id) if filters.course_id else Assignment.objects.all()
+    counts = scope.order_by().aggregate(**aggregates)
     points = []
     step = 365 / (len(days) - 1)
     for i, day in enumerate(days):
@@ -539,11 +558,12 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
     by_role, by_department = _matrices(qs, day)
     related = ("user", "user__department", "user__workforce_role", "course")
     limit = list_limit()
+    named = with_names_on(qs, day)
     overdue_list = list(
-        qs.filter(overdue_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
+        named.filter(overdue_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
     )
     due_soon_list = list(
-        qs.filter(due_soon_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
+        named.filter(due_soon_q(day)).select_related(*related).order_by("due_on", "user__full_name")[:limit]
     )
     return Dashboard(
         filters=filters,
@@ -574,7 +594,9 @@ def assignment_list(filters: Filters, kind: str, limit: int = 1000) -> tuple[int
     """The whole overdue or due-soon list for the filters (2 queries): its length and its first `limit` rows."""
     qs = assignments_as_of(filters).filter(LISTS[kind](filters.as_of))
     related = ("user", "user__department", "user__workforce_role", "course")
-    rows = list(qs.select_related(*related).order_by("due_on", "user__full_name", "pk")[:limit])
+    rows = list(
+        with_names_on(qs, filters.as_of).select_related(*related).order_by("due_on", "user__full_name", "pk")[:limit]
+    )
     return (len(rows) if len(rows) < limit else qs.count()), rows
 
 

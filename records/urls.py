@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import audit, certificates, dashboard, player, training
+from .views import audit, certificates, dashboard, history, player, training
 
 app_name = "records"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("dashboard/overdue/", dashboard.overdue, name="dashboard_overdue"),
     path("dashboard/due-soon/", dashboard.due_soon, name="dashboard_due_soon"),
     path("dashboard/people/<int:person_id>/", dashboard.person_transcript, name="transcript"),
+    path("dashboard/people/<int:person_id>/should-vs-was/", history.person_should_vs_was, name="should_vs_was"),
+    path(
+        "dashboard/people/<int:person_id>/should-vs-was.csv", history.person_should_vs_was_csv, name="should_vs_was_csv"
+    ),
     path("audit/", audit.audit_home, name="audit"),
     path("audit/export/<slug:slug>.csv", audit.export_csv, name="audit_export"),
     path("audit/reports/", audit.request_report, name="audit_request"),

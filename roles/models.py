@@ -558,3 +558,36 @@ class WorkforceImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})"
+
+
+# Each person's history: role, department, manager and employment, effective-dated (roles/history.py writes it).
+
+
+class PersonState(AppendOnlyModel):
+    """A person's role, department, manager and employment from `valid_from` on, until a later row: the state on
+    day D is the latest row with valid_from <= D (ties: the later `recorded_at`, then the higher id). Written by
+    the services that change these fields (roles/history.py `record_state`); never edited, so any past day's
+    figures can be rebuilt as they stood (45 CFR 164.316(b)(2): documentation of who had to be trained in what)."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="states")
+    valid_from = models.DateField()
+    workforce_role = models.ForeignKey(WorkforceRole, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    employed = models.BooleanField(default=True, help_text="In the workforce from that day (False: left).")
+    reason = models.CharField(max_length=200)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "person's state"
+        verbose_name_plural = "people's history"
+        ordering = ["person", "valid_from", "recorded_at", "pk"]
+        indexes = [models.Index(fields=["person", "valid_from"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} from {self.valid_from}: {self.reason}"

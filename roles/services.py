@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from courses.models import Course, CourseVersion
 from hipaa_training import audit
 
+from . import history
 from .assignments import SyncResult, sync_assignments
 from .grid import GridChange, GridStale, grid_plan, grid_state
 from .identity import email_change_record
@@ -142,6 +143,7 @@ def person_create(
             hire_date=hire_date,
             access_expires_on=access_expires_on,
         )
+        history.record_state(person, day=history.first_day(person), reason="joined", actor=actor)
         audit.record(
             "account.created",
             actor=actor,
@@ -217,6 +219,7 @@ def person_update(
             email_change_record(person=person, old=before["email"], actor=actor)
             changes = {k: v for k, v in changes.items() if k != "email"}
         person.save()
+        history.record_changes(person, changed=changed, actor=actor)
         for name, action in TRACKED_FIELDS.items():
             if name in changed:
                 audit.record(
@@ -256,6 +259,7 @@ def person_deactivate(
         person.is_active = False
         person.terminated_on = day
         person.save(update_fields=["is_active", "terminated_on"])
+        history.record_departure(person, day=day, actor=actor)
         audit.record(
             "account.deactivated",
             actor=actor,
@@ -274,6 +278,7 @@ def person_reactivate(*, person: User, actor: User | None = None, expected_versi
         person.is_active = True
         person.terminated_on = None
         person.save(update_fields=["is_active", "terminated_on"])
+        history.record_state(person, reason="returned", actor=actor)
         audit.record("account.reactivated", actor=actor, subject=person, data={"person": person.email})
         return sync_assignments(people=[person], actor=actor)
 

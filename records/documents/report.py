@@ -5,19 +5,46 @@ Rendered through hipaa_training.pdf by the report job (records/documents/jobs.py
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from hipaa_training import audit
 from hipaa_training.pdf import render_pdf
+from roles import history
 from roles.grid import change_log, grid_rows
-from roles.models import User
+from roles.models import Department, User, WorkforceRole
 from roles.organization import organization_name
 
-from .. import reports
+from .. import reports, should_vs_was
 from ..exports import ExportFilters, training_queryset
+
+
+def people_on(people: QuerySet[User], day: dt.date) -> QuerySet[User]:
+    """Each person with `role_then` and `department_then`: the names of their role and department on `day`."""
+    return people.annotate(
+        role_id_then=history.field_on(day, "workforce_role", person="pk"),
+        department_id_then=history.field_on(day, "department", person="pk"),
+    ).annotate(
+        role_then=Subquery(WorkforceRole.objects.filter(pk=OuterRef("role_id_then")).values("name")[:1]),
+        department_then=Subquery(Department.objects.filter(pk=OuterRef("department_id_then")).values("name")[:1]),
+    )
+
+
+def should_vs_was_context(people: list[User], filters: ExportFilters, as_of: dt.date) -> dict[str, Any]:
+    """The report's "should have been trained vs was trained" section: the period is the filters' range (by default
+    the year up to the "as of" day)."""
+    end = min(d for d in (filters.end, as_of) if d)
+    start = filters.start or end - dt.timedelta(days=364)
+    return {
+        "svw_start": start,
+        "svw_end": end,
+        "svw_note": should_vs_was.REQUIREMENTS_NOTE,
+        "svw": list(should_vs_was.plans(people, min(start, end), end)),
+    }
 
 
 def report_context(filters: ExportFilters) -> dict[str, Any]:
@@ -25,11 +52,9 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
     as_of = filters.as_of or filters.end or timezone.localdate()
     figures = reports.dashboard(reports.Filters(as_of=as_of), with_audit_state=False)
     scope = training_queryset(filters)
-    people = (
-        User.objects.filter(pk__in=scope.values("user_id"))
-        .select_related("department", "workforce_role")
-        .order_by("full_name", "pk")
-    )
+    people = people_on(
+        User.objects.filter(pk__in=scope.values("user_id")).select_related("department", "workforce_role"), as_of
+    ).order_by("full_name", "pk")
     people_list = list(people)
     rows = reports.transcripts(people, base=scope)
     grid = grid_rows()
@@ -44,6 +69,7 @@ def report_context(filters: ExportFilters) -> dict[str, Any]:
         "head": audit.head(),
         "grid_header": grid[0],
         "grid_body": grid[1:],
+        **should_vs_was_context(people_list, filters, as_of),
         "grid_log": change_log(until=reports.end_of_day(filters.upper) if filters.upper else None),
     }
 

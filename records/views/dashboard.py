@@ -127,5 +127,7 @@ def person_transcript(request: AuthenticatedHttpRequest, person_id: int) -> Http
             "rows": reports.transcript(person),
             "today": timezone.localdate(),
             "can_nudge": access.is_compliance_officer(request.user) and person.is_active,
+            "can_compare": access.is_privileged(request.user)
+            or (access.is_manager(request.user) and person.manager_id == request.user.pk),
         },
     )

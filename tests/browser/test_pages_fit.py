@@ -83,6 +83,7 @@ def demo(live_server, settings, tmp_path):
                 ("overdue", "/dashboard/overdue/"),
                 ("people-bulk-form", "/dashboard/people/?select=page"),
                 ("department", f"/dashboard/departments/{billing.pk}/"),
+                ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
             ],
         ),
         "learner": (

@@ -275,6 +275,20 @@ TARGETS: list[Target] = [
     ),
     Target("records:audit", "auditor", "get", lambda c: _url("records:audit"), EXPORT_FILTERS),
     Target(
+        "records:should_vs_was",
+        "compliance_officer",
+        "get",
+        lambda c: _url("records:should_vs_was", c["employee"].pk),
+        ("start", "end"),
+    ),
+    Target(
+        "records:should_vs_was_csv",
+        "auditor",
+        "get",
+        lambda c: _url("records:should_vs_was_csv", c["employee"].pk),
+        ("start", "end"),
+    ),
+    Target(
         "records:audit_export", "auditor", "get", lambda c: _url("records:audit_export", "training"), EXPORT_FILTERS
     ),
     Target(

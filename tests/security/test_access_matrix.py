@@ -65,6 +65,9 @@ MATRIX: dict[str, dict | str] = {
     "records:dashboard_due_soon": row(302, 403, 403, 200, 403, 403),
     "records:team": row(302, 403, 200, 403, 403, 403),
     "records:transcript": row(302, 200, 200, 200, 200, 404),  # their own; anyone else who may not see them: 404
+    # should have been trained vs was trained (the employee's): officers, administrators, auditors, their manager
+    "records:should_vs_was": row(302, 403, 200, 200, 200, 200),
+    "records:should_vs_was_csv": row(302, 403, 200, 200, 200, 200),
     # the auditors' evidence (compliance officers too); the report download is the auditor's own job
     "records:audit": row(302, 403, 403, 200, 200, 403),
     "records:audit_export": row(302, 403, 403, 200, 200, 403),

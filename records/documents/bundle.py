@@ -31,7 +31,7 @@ from django.utils import timezone
 from courses.models import CourseVersion
 from hipaa_training import audit
 from roles.grid import change_log, grid_rows
-from roles.models import Requirement
+from roles.models import Requirement, User
 from roles.organization import organization_name
 
 from .. import reports
@@ -150,14 +150,14 @@ def chain_head() -> dict[str, Any]:
     }
 
 
-def build_bundle(filters: ExportFilters, out: IO[bytes]) -> str:
+def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User | None = None) -> str:
     """Write the evidence bundle to the binary file `out`; returns the manifest's SHA-256."""
     missing: list[str] = []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         writer = _Writer(zf)
         for export in EXPORTS.values():
             writer.add_chunks(f"csv/{export.filename}", csv_chunks(export.rows(filters)))
-        writer.add("report/training_report.pdf", render_report(filters))
+        writer.add("report/training_report.pdf", render_report(filters, requested_by=requested_by))
         writer.add_chunks("roles/grid.csv", csv_chunks(grid_rows("{days} days, {every}")))
         until = reports.end_of_day(filters.upper) if filters.upper else None
         log = [["seq", "at", "actor", "what"]] + [

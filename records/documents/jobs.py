@@ -68,10 +68,10 @@ def report_build(*, job_id: int) -> ReportJob:
     extra: dict[str, Any] = {}
     try:
         if job.kind == ReportJob.REPORT:
-            _store(job, content=render_report(filters))
+            _store(job, content=render_report(filters, requested_by=job.requested_by))
         else:
             with tempfile.TemporaryFile() as out:
-                extra["manifest_sha256"] = build_bundle(filters, out)
+                extra["manifest_sha256"] = build_bundle(filters, out, requested_by=job.requested_by)
                 out.seek(0)
                 _store(job, content=File(out))
     except Exception as exc:  # recorded on the job and in the audit trail; the user sees "Failed"

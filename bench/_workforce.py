@@ -56,7 +56,7 @@ def scratch_database() -> Iterator[None]:
 
 def make_workforce(people: int, *, seed: int = 6, completed: float = 0.7, batch: int = 5000) -> dict[str, Any]:
     """`people` people across the six roles and departments, each with their role's 3 modules assigned."""
-    from roles.models import Assignment, Department, Requirement, User, WorkforceRole
+    from roles.models import Assignment, Department, PersonState, Requirement, User, WorkforceRole
 
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -83,11 +83,43 @@ def make_workforce(people: int, *, seed: int = 6, completed: float = 0.7, batch:
     users = list(
         User.objects.filter(email__startswith="bench")
         .order_by("pk")
-        .values_list("pk", "workforce_role_id", "hire_date")
+        .values_list("pk", "workforce_role_id", "department_id", "hire_date")
     )[start:]
+    # Each person's history, as the services write it: a "joined" row from the hire date, and for one in five a
+    # move into today's role and department 200 days ago (so "as of" days before that read a different state).
+    moved_on = today - dt.timedelta(days=200)
+    states: list[PersonState] = []
+    role_ids = [r.pk for r in roles]
+    department_ids = [d.pk for d in departments]
+    for n, (pk, role_id, department_id, hired) in enumerate(users):
+        moved = n % 5 == 0 and hired < moved_on
+        first = (
+            (role_ids[(role_ids.index(role_id) + 1) % len(role_ids)], department_ids[n % len(department_ids)])
+            if moved
+            else (role_id, department_id)
+        )
+        states.append(
+            PersonState(
+                person_id=pk, valid_from=hired, workforce_role_id=first[0], department_id=first[1], reason="joined"
+            )
+        )
+        if moved:
+            states.append(
+                PersonState(
+                    person_id=pk,
+                    valid_from=moved_on,
+                    workforce_role_id=role_id,
+                    department_id=department_id,
+                    reason="workforce role, department changed",
+                )
+            )
+        if len(states) >= batch:
+            PersonState.objects.bulk_create(states, batch_size=batch)
+            states = []
+    PersonState.objects.bulk_create(states, batch_size=batch)
     rows: list[Assignment] = []
     made = 0
-    for pk, role_id, hired in users:
+    for pk, role_id, _, hired in users:
         assigned = max(hired, today - dt.timedelta(days=400))
         for course_id in courses_of[role_id]:
             due = assigned + dt.timedelta(days=30)

@@ -21,7 +21,6 @@ import datetime as dt
 from django.db.models import (
     BooleanField,
     Case,
-    Exists,
     Expression,
     F,
     IntegerField,
@@ -32,6 +31,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce, NullIf
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from .models import PersonState, User
 
 TRACKED = ("workforce_role", "department", "manager")
 LATEST_FIRST = ("-valid_from", "-recorded_at", "-pk")
+NONE = -1  # "no role / department / manager" inside a lookup, apart from "no row"
 
 
 def record_state(person: User, *, day: dt.date | None = None, reason: str, actor: User | None = None) -> PersonState:
@@ -88,6 +89,12 @@ def first_day(person: User) -> dt.date:
     return min(person.hire_date or today, today)
 
 
+def _is_today(day: dt.date) -> bool:
+    """Today the person's record says what their latest row says (the services write both together, and a
+    backdated departure appends the later rows again), so today's figures read the record and skip the history."""
+    return day == timezone.localdate()
+
+
 def _latest(day: dt.date, person: str) -> QuerySet[PersonState]:
     return PersonState.objects.filter(person_id=OuterRef(person), valid_from__lte=day).order_by(*LATEST_FIRST)
 
@@ -99,26 +106,32 @@ def _prefix(person: str) -> str:
 
 def field_on(day: dt.date, name: str, *, person: str = "user_id") -> Expression:
     """The person's `name` ("workforce_role", "department" or "manager") id on `day`; `person` names the person's
-    id on the queried model ("user_id" on Assignment, "person_id" on a delivery, "pk" on User)."""
+    id on the queried model ("user_id" on Assignment, "person_id" on a delivery, "pk" on User).
+
+    One correlated lookup per row: the row valid on `day` gives its id with an empty value as -1 (no id is
+    negative), so "a row that says none" and "no row" stay apart; no row falls back to today's record.
+    """
     assert name in TRACKED, name
-    latest = _latest(day, person)
-    return Case(
-        When(Exists(latest), then=Subquery(latest.values(f"{name}_id")[:1])),
-        default=F(f"{_prefix(person)}{name}_id"),
+    if _is_today(day):
+        return F(f"{_prefix(person)}{name}_id")
+    held = _latest(day, person).annotate(held=Coalesce(F(f"{name}_id"), Value(NONE))).values("held")[:1]
+    return NullIf(
+        Coalesce(Subquery(held, output_field=IntegerField()), F(f"{_prefix(person)}{name}_id")),
+        Value(NONE),
         output_field=IntegerField(),
     )
 
 
 def employed_on(day: dt.date, *, person: str = "user_id") -> Q:
     """The person was in the workforce on `day` (a leaving day itself counts as gone, as `terminated_on` does)."""
-    latest = _latest(day, person)
     prefix = _prefix(person)
     still_here = Q(**{f"{prefix}terminated_on__isnull": True}) | Q(**{f"{prefix}terminated_on__gt": day})
+    if _is_today(day):
+        return still_here
     return Q(
-        Case(
-            When(Exists(latest), then=Subquery(latest.values("employed")[:1])),
-            When(still_here, then=Value(True)),
-            default=Value(False),
+        Coalesce(
+            Subquery(_latest(day, person).values("employed")[:1], output_field=BooleanField()),
+            Case(When(still_here, then=Value(True)), default=Value(False)),
             output_field=BooleanField(),
         )
     )

@@ -238,7 +238,16 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["due_on", "id"]
         constraints = [models.UniqueConstraint(fields=["user", "course", "cycle"], name="unique_assignment_cycle")]
-        indexes = [models.Index(fields=["due_on"]), models.Index(fields=["user", "course"])]
+        indexes = [
+            models.Index(fields=["due_on"]),
+            models.Index(fields=["user", "course"]),
+            # Today's overdue and due-soon lists read only open assignments, in due order.
+            models.Index(
+                fields=["due_on"],
+                condition=models.Q(completed_at__isnull=True, cancelled_at__isnull=True),
+                name="assignment_open_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.full_name}: {self.course.title} (cycle {self.cycle})"
@@ -587,7 +596,11 @@ class PersonState(AppendOnlyModel):
         verbose_name = "person's state"
         verbose_name_plural = "people's history"
         ordering = ["person", "valid_from", "recorded_at", "pk"]
-        indexes = [models.Index(fields=["person", "valid_from"])]
+        indexes = [
+            models.Index(fields=["person", "valid_from"]),
+            # "The row that held on day D" for each person: one index probe, already in the order it wants.
+            models.Index(fields=["person", "-valid_from", "-recorded_at", "-id"], name="personstate_on_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} from {self.valid_from}: {self.reason}"

@@ -22,6 +22,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Expression,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -113,7 +114,7 @@ def field_on(day: dt.date, name: str, *, person: str = "user_id") -> Expression:
     """
     assert name in TRACKED, name
     if _is_today(day):
-        return F(f"{_prefix(person)}{name}_id")
+        return ExpressionWrapper(F(f"{_prefix(person)}{name}_id"), output_field=IntegerField())
     held = _latest(day, person).annotate(held=Coalesce(F(f"{name}_id"), Value(NONE))).values("held")[:1]
     return NullIf(
         Coalesce(Subquery(held, output_field=IntegerField()), F(f"{_prefix(person)}{name}_id")),

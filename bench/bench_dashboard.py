@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 
 from _workforce import backend, make_workforce, scratch_database, timed
 from django.db import connection
@@ -70,6 +71,14 @@ def main() -> None:
             made = make_workforce(size - have)
             have = size
             print(f"\n{size:,} people, {made['assignments']:,} new assignments (generated in {made['seconds']:.1f} s)")
+            # The nightly task stores the past days the page reads (yesterday and the trend's points).
+            from records import summaries
+            from records.models import StoredDay
+
+            StoredDay.objects.all().delete()
+            t0 = time.perf_counter()
+            stored = summaries.store_missing()
+            print(f"  nightly store of {stored} past days' figures: {time.perf_counter() - t0:.1f} s")
             factory = RequestFactory()
             past = (timezone.localdate() - dt.timedelta(days=90)).isoformat()
             for label, params in [("today", {}), (f"as of {past}", {"as_of": past})]:

@@ -364,6 +364,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "deliver-bulletins": {"task": "roles.deliver_bulletins", "schedule": crontab(minute="*/10")},
     "verify-audit-chain": {"task": "hipaa_training.verify_audit_chain", "schedule": crontab(hour=3, minute=30)},
+    # After midnight yesterday's figures stay as they are: store them (and any trend point dropped since).
+    "store-daily-figures": {"task": "records.store_daily_figures", "schedule": crontab(hour=0, minute=20)},
 }
 
 # --- Mail ---

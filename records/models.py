@@ -144,3 +144,40 @@ class ReportJob(models.Model):
         return f"hipaa-training-{'report' if self.kind == self.REPORT else 'evidence'}-{stamp}-{self.pk}." + (
             "pdf" if self.kind == self.REPORT else "zip"
         )
+
+
+# Stored daily figures for the dashboard's trend (records/summaries.py). Derived from the records, never evidence:
+# a day whose figures could have changed (history written for it afterwards) is dropped and stored again.
+
+
+class StoredDay(models.Model):
+    """A past day whose figures are stored in `DailyFigure`, complete."""
+
+    day = models.DateField(primary_key=True)
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+
+class DailyFigure(models.Model):
+    """The assignments that existed at the end of a past day, for the people in one role, department and manager
+    (as they stood that day, from their history) and one module: how many, completed by then, overdue then."""
+
+    day = models.ForeignKey(StoredDay, on_delete=models.CASCADE, related_name="figures")
+    role_id = models.IntegerField(null=True)
+    department_id = models.IntegerField(null=True)
+    manager_id = models.IntegerField(null=True)
+    course_id = models.IntegerField()
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField()
+    overdue = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "course_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.day_id}: course {self.course_id}, {self.done}/{self.total}"

@@ -13,7 +13,6 @@ Each function runs a fixed number of GROUP BY queries, whatever the size of the 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import statistics
 from collections.abc import Callable
@@ -38,9 +37,22 @@ from roles.models import (
     WorkforceRole,
 )
 
+from . import summaries
+from .conditions import (
+    DUE_SOON_DAYS,
+    Filters,
+    done_q,
+    due_soon_q,
+    end_of_day,
+    existed_q,
+    on_time_q,
+    overdue_q,
+    people_q,
+    trend_days,
+)
 from .models import QuizAttempt
 
-DUE_SOON_DAYS = 30
+ABSENT, OPEN, DONE, OVERDUE = 0, 1, 2, 3  # an assignment's state at a trend point
 
 
 def list_limit() -> int:
@@ -49,77 +61,6 @@ def list_limit() -> int:
 
 def new_hire_window_days() -> int:
     return int(getattr(settings, "NEW_HIRE_WINDOW_DAYS", 365))
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The first instant after `day` in the site's time zone."""
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
-
-
-@dataclass(frozen=True)
-class Filters:
-    as_of: dt.date
-    department_id: int | None = None
-    role_id: int | None = None
-    course_id: int | None = None
-    manager_id: int | None = None  # the manager's team page: only their direct reports
-
-    @property
-    def is_today(self) -> bool:
-        return self.as_of == timezone.localdate()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "department": self.department_id,
-            "role": self.role_id,
-            "module": self.course_id,
-            "manager": self.manager_id,
-        }
-
-
-def done_q(day: dt.date) -> Q:
-    return Q(completed_at__lt=end_of_day(day))
-
-
-def not_done_q(day: dt.date) -> Q:
-    """Not completed by the end of `day`; today that is simply "not completed", which the partial index of open
-    assignments serves (nothing is completed or cancelled in the future)."""
-    if day == timezone.localdate():
-        return Q(completed_at__isnull=True)
-    return ~done_q(day)
-
-
-def overdue_q(day: dt.date) -> Q:
-    return not_done_q(day) & Q(due_on__lt=day)
-
-
-def due_soon_q(day: dt.date, days: int = DUE_SOON_DAYS) -> Q:
-    return not_done_q(day) & Q(due_on__gte=day, due_on__lte=day + dt.timedelta(days=days))
-
-
-def on_time_q(day: dt.date) -> Q:
-    return done_q(day) & Q(completed_at__date__lte=F("due_on"))
-
-
-def existed_q(day: dt.date) -> Q:
-    """The assignment existed at the end of `day` and its person was in the workforce that day (their history)."""
-    end = end_of_day(day)
-    not_cancelled = Q(cancelled_at__isnull=True)
-    if day != timezone.localdate():
-        not_cancelled |= Q(cancelled_at__gte=end)
-    return not_cancelled & history.employed_on(day) & Q(assigned_on__lte=day, created_at__lt=end)
-
-
-def people_q(filters: Filters, day: dt.date | None = None, *, person: str = "user_id") -> Q:
-    """The filters' department, role and manager, as each person stood on `day` (default: the "as of" day)."""
-    return history.narrowed_on(
-        day or filters.as_of,
-        person=person,
-        department=filters.department_id,
-        workforce_role=filters.role_id,
-        manager=filters.manager_id,
-    )
 
 
 def with_names_on(qs: QuerySet[Assignment], day: dt.date) -> QuerySet[Assignment]:
@@ -425,27 +366,12 @@ def short_label(slug: str, title: str) -> str:
     return SHORT_LABELS.get(slug) or (title.split() or [title])[0][:10]
 
 
-TREND_MONTHS = 12
-ABSENT, OPEN, DONE, OVERDUE = 0, 1, 2, 3  # an assignment's state at a trend point
-
-
-def trend_days(as_of: dt.date) -> list[dt.date]:
-    """The as-of day and the same day of each of the 11 months before it, oldest first."""
-    return [_add_months(as_of, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def trend(filters: Filters) -> dict[str, Any]:
-    """Percent complete and overdue at each of the last 12 months' points, from ONE aggregate query, drawn as a
-    server-rendered SVG line (viewBox 420 x 225: plot from x 40 to 405, y 20 (100%) to 190 (0%))."""
-    days = trend_days(filters.as_of)
-    # Each point's state of each assignment, worked out once per row in a derived table, so the history lookups
-    # are not repeated for each figure (Django would repeat the expression inside each COUNT).
+def _trend_live(days: list[dt.date], filters: Filters) -> dict[dt.date, tuple[int, int, int]]:
+    """(total, done, overdue) on each of `days`, counted from the records in one query: each assignment's state
+    on each day is worked out once per row in a derived table, so the history lookups are not repeated for each
+    figure (Django would repeat the expression inside each COUNT)."""
+    if not days:
+        return {}
     statuses: dict[str, Case] = {}
     for i, day in enumerate(days):
         exists = existed_q(day) & people_q(filters, day)  # each point counts the workforce as it stood that day
@@ -471,12 +397,24 @@ def trend(filters: Filters) -> dict[str, Any]:
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # PostgreSQL would inline s{i} into each SUM
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sums} FROM ({inner}{fence}) AS points", params)
-        figures = cursor.fetchone()
-    counts = {f"{kind}{i}": figures[3 * i + k] for i in range(len(days)) for k, kind in enumerate("tdo")}
+        row = cursor.fetchone()
+    return {day: (row[3 * i] or 0, row[3 * i + 1] or 0, row[3 * i + 2] or 0) for i, day in enumerate(days)}
+
+
+def trend(filters: Filters) -> dict[str, Any]:
+    """Percent complete and overdue at each of the last 12 months' points, drawn as a server-rendered SVG line
+    (viewBox 420 x 225: plot from x 40 to 405, y 20 (100%) to 190 (0%)). Past days the nightly task has stored
+    come from their stored figures (records/summaries.py, one query); the others are counted live, all in one
+    more query."""
+    days = trend_days(filters.as_of)
+    stored = summaries.stored_days([d for d in days if d < timezone.localdate()])
+    from_store = summaries.figures(sorted(stored), filters) if stored else {}
+    counted = {day: from_store.get(day, (0, 0, 0)) for day in stored}
+    counted.update(_trend_live([d for d in days if d not in stored], filters))
     points = []
     step = 365 / (len(days) - 1)
     for i, day in enumerate(days):
-        total, done, overdue = counts[f"t{i}"] or 0, counts[f"d{i}"] or 0, counts[f"o{i}"] or 0
+        total, done, overdue = counted[day]
         value = percent(done, total)
         x = round(40 + i * step, 1)
         y = round(190 - 1.7 * (value or 0), 1)

@@ -59,3 +59,11 @@ def build_report_task(job_id: int) -> str:
     from .documents.jobs import report_build
 
     return report_build(job_id=job_id).status
+
+
+@shared_task(name="records.store_daily_figures", acks_late=True)
+def store_daily_figures_task() -> int:
+    """Stores the past days today's dashboard reads (yesterday and the trend's points) that are not stored yet."""
+    from .summaries import store_missing
+
+    return store_missing()

@@ -1,0 +1,103 @@
+"""The conditions every figure is counted by, as of a day D: whether an assignment existed, was completed,
+was overdue or due soon on D, and whether its person matched the filters as they stood on D (their history).
+`records/reports.py` builds the dashboard's figures from them, `records/summaries.py` the stored daily figures.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from roles import history
+
+DUE_SOON_DAYS = 30
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+@dataclass(frozen=True)
+class Filters:
+    as_of: dt.date
+    department_id: int | None = None
+    role_id: int | None = None
+    course_id: int | None = None
+    manager_id: int | None = None  # the manager's team page: only their direct reports
+
+    @property
+    def is_today(self) -> bool:
+        return self.as_of == timezone.localdate()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "department": self.department_id,
+            "role": self.role_id,
+            "module": self.course_id,
+            "manager": self.manager_id,
+        }
+
+
+def done_q(day: dt.date) -> Q:
+    return Q(completed_at__lt=end_of_day(day))
+
+
+def not_done_q(day: dt.date) -> Q:
+    """Not completed by the end of `day`; today that is simply "not completed", which the partial index of open
+    assignments serves (nothing is completed or cancelled in the future)."""
+    if day == timezone.localdate():
+        return Q(completed_at__isnull=True)
+    return ~done_q(day)
+
+
+def overdue_q(day: dt.date) -> Q:
+    return not_done_q(day) & Q(due_on__lt=day)
+
+
+def due_soon_q(day: dt.date, days: int = DUE_SOON_DAYS) -> Q:
+    return not_done_q(day) & Q(due_on__gte=day, due_on__lte=day + dt.timedelta(days=days))
+
+
+def on_time_q(day: dt.date) -> Q:
+    return done_q(day) & Q(completed_at__date__lte=F("due_on"))
+
+
+def existed_q(day: dt.date) -> Q:
+    """The assignment existed at the end of `day` and its person was in the workforce that day (their history)."""
+    end = end_of_day(day)
+    not_cancelled = Q(cancelled_at__isnull=True)
+    if day != timezone.localdate():
+        not_cancelled |= Q(cancelled_at__gte=end)
+    return not_cancelled & history.employed_on(day) & Q(assigned_on__lte=day, created_at__lt=end)
+
+
+def people_q(filters: Filters, day: dt.date | None = None, *, person: str = "user_id") -> Q:
+    """The filters' department, role and manager, as each person stood on `day` (default: the "as of" day)."""
+    return history.narrowed_on(
+        day or filters.as_of,
+        person=person,
+        department=filters.department_id,
+        workforce_role=filters.role_id,
+        manager=filters.manager_id,
+    )
+
+
+TREND_MONTHS = 12
+
+
+def trend_days(as_of: dt.date) -> list[dt.date]:
+    """The as-of day and the same day of each of the 11 months before it, oldest first."""
+    return [_add_months(as_of, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -1,0 +1,132 @@
+"""The dashboard's stored daily figures: each past day's assignments counted by role, department, manager and
+module, with the people where they stood that day (their history).
+
+A past day's figures do not change once the day is over: an assignment counts on day D only if it was created
+by the end of D, and completions and cancellations carry the time they happened. The one thing that rewrites a
+past day is history written for it afterwards (a backdated departure, a person added with an earlier hire
+date): `forget_from` drops the stored days from then on, and the next nightly `store_missing` stores them again.
+Readers use a day's rows only when that day is stored, and count live otherwise, so a missing day is slower,
+never wrong. `tests/records/test_summaries.py` recomputes stored days from the records and compares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from roles import history
+from roles.models import Assignment
+
+from . import conditions
+from .models import DailyFigure, StoredDay
+
+
+def days_to_keep(today: dt.date | None = None) -> list[dt.date]:
+    """The past days today's dashboard reads: yesterday and the trend's monthly points."""
+    today = today or timezone.localdate()
+    return sorted({today - dt.timedelta(days=1), *(d for d in conditions.trend_days(today) if d < today)})
+
+
+def live_rows(day: dt.date) -> list[dict[str, Any]]:
+    """One grouped query: the day's assignments by role, department and manager that day, and module."""
+    grouped = (
+        Assignment.objects.filter(conditions.existed_q(day))
+        .annotate(
+            role=history.field_on(day, "workforce_role"),
+            department=history.field_on(day, "department"),
+            manager=history.field_on(day, "manager"),
+        )
+        .values("role", "department", "manager", "course_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=conditions.done_q(day)),
+            overdue=Count("id", filter=conditions.overdue_q(day)),
+        )
+        .order_by()
+    )
+    return list(grouped)
+
+
+def store_day(day: dt.date) -> bool:
+    """Store one past day's figures (False: it was stored already, perhaps by another worker just now)."""
+    if day >= timezone.localdate():
+        raise ValueError("only a day that is over has figures that stay the same")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                stored = StoredDay.objects.create(day=day)
+        except IntegrityError:
+            return False
+        DailyFigure.objects.bulk_create(
+            DailyFigure(
+                day=stored,
+                role_id=row["role"],
+                department_id=row["department"],
+                manager_id=row["manager"],
+                course_id=row["course_id"],
+                total=row["total"],
+                done=row["done"],
+                overdue=row["overdue"],
+            )
+            for row in live_rows(day)
+        )
+    return True
+
+
+def store_missing(days: list[dt.date] | None = None) -> int:
+    """Store each of `days` (default: the ones today's dashboard reads) that is not stored yet."""
+    wanted = days if days is not None else days_to_keep()
+    have = stored_days(wanted)
+    return sum(store_day(day) for day in wanted if day not in have)
+
+
+def stored_days(days: list[dt.date]) -> set[dt.date]:
+    return set(StoredDay.objects.filter(day__in=days).values_list("day", flat=True))
+
+
+def forget_from(day: dt.date) -> int:
+    """Drop the stored days from `day` on (their figures may have changed); the nightly task stores them again."""
+    deleted, _ = StoredDay.objects.filter(day__gte=day).delete()
+    return deleted
+
+
+def figures(days: list[dt.date], filters: conditions.Filters) -> dict[dt.date, tuple[int, int, int]]:
+    """(total, done, overdue) on each stored day of `days` for the filters, from the stored rows (one query)."""
+    narrowed = {
+        "role_id": filters.role_id,
+        "department_id": filters.department_id,
+        "manager_id": filters.manager_id,
+        "course_id": filters.course_id,
+    }
+    rows = (
+        DailyFigure.objects.filter(day_id__in=days, **{k: v for k, v in narrowed.items() if v})
+        .values("day_id")
+        .annotate(total=Sum("total"), done=Sum("done"), overdue=Sum("overdue"))
+        .order_by()
+    )
+    return {r["day_id"]: (r["total"], r["done"], r["overdue"]) for r in rows}
+
+
+def history_written(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
+    """A person's history row: a backdated one rewrites the days from its date on. A person's first row also
+    rewrites every earlier day, which read their record as it is today before they had a history."""
+    if not created:
+        return
+    if not type(instance).objects.filter(person_id=instance.person_id).exclude(pk=instance.pk).exists():
+        forget_from(dt.date.min)
+    elif instance.valid_from < timezone.localdate():
+        forget_from(instance.valid_from)
+
+
+def backdated(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """An assignment or completion saved with a time earlier than today (imports, corrections, tests) changes the
+    days from then on; the product's own actions carry the present time and change no stored day."""
+    today = timezone.localdate()
+    moments = (getattr(instance, name, None) for name in ("created_at", "completed_at", "cancelled_at"))
+    earlier = [day for day in (timezone.localdate(m) for m in moments if m is not None) if day < today]
+    if earlier:
+        forget_from(min(earlier))

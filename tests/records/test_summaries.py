@@ -1,0 +1,180 @@
+"""Stored daily figures agree with the records: each stored day is recomputed here in plain Python from the
+assignments and the people's history, for several filters, before and after history is written for a past day.
+
+The people are those of the history story (tests/records/test_history_as_of.py: Ann moves role, department and
+manager, leaves and comes back) plus a few more who join, complete at random days and leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from records import reports, summaries
+from records.models import DailyFigure, StoredDay
+from records.tasks import store_daily_figures_task
+from roles.models import Assignment, Department, PersonState, User, WorkforceRole
+from roles.services import person_create, person_deactivate
+from tests.factories import role
+from tests.records.evidence import at, complete, today
+from tests.records.test_history_as_of import D, _on, story  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.usefixtures("catalog")
+
+
+@pytest.fixture
+def workforce(story: dict[str, User]) -> dict[str, User]:  # noqa: F811
+    rng = random.Random(14)
+    departments = list(Department.objects.all())
+    for n in range(6):
+        hired = D(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
+        with _on(hired):
+            person = person_create(
+                email=f"extra{n}@example.test",
+                full_name=f"Extra Person {n}",
+                workforce_role=role(("billing", "intake", "it")[n % 3]),
+                department=departments[n % len(departments)],
+                manager=story["mia"] if n % 2 else story["max"],
+                hire_date=hired,
+                invite=False,
+            )
+        for a in Assignment.objects.filter(user=person):
+            if rng.random() < 0.6:
+                complete(a, at(min(hired + dt.timedelta(days=rng.randint(1, 60)), today() - dt.timedelta(days=1))))
+        if n == 5:
+            with _on(hired + dt.timedelta(days=90)):
+                person_deactivate(person=person)
+    return story
+
+
+def _state_on(person: User, rows: list[PersonState], day: dt.date) -> tuple[Any, Any, Any, bool]:
+    """(role id, department id, manager id, employed) on `day`, straight from the person's rows."""
+    held = [r for r in rows if r.valid_from <= day]
+    if held:
+        r = max(held, key=lambda r: (r.valid_from, r.recorded_at, r.pk))
+        return r.workforce_role_id, r.department_id, r.manager_id, r.employed
+    here = person.terminated_on is None or person.terminated_on > day
+    return person.workforce_role_id, person.department_id, person.manager_id, here
+
+
+def recomputed(day: dt.date) -> Counter[tuple[Any, ...]]:
+    """The day's figures by (role, department, manager, module, what), from the records, in Python."""
+    end = reports.end_of_day(day)
+    people = {p.pk: p for p in User.objects.all()}
+    history: dict[int, list[PersonState]] = {}
+    for row in PersonState.objects.all():
+        history.setdefault(row.person_id, []).append(row)
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for a in Assignment.objects.all():
+        role_id, department_id, manager_id, employed = _state_on(people[a.user_id], history.get(a.user_id, []), day)
+        if not (employed and a.assigned_on <= day and a.created_at < end):
+            continue
+        if a.cancelled_at is not None and a.cancelled_at < end:
+            continue
+        key = (role_id, department_id, manager_id, a.course_id)
+        done = a.completed_at is not None and a.completed_at < end
+        counts[(*key, "total")] += 1
+        counts[(*key, "done")] += done
+        counts[(*key, "overdue")] += not done and a.due_on < day
+    return +counts
+
+
+def stored(day: dt.date) -> Counter[tuple[Any, ...]]:
+    counts: Counter[tuple[Any, ...]] = Counter()
+    for f in DailyFigure.objects.filter(day_id=day):
+        key = (f.role_id, f.department_id, f.manager_id, f.course_id)
+        counts[(*key, "total")] += f.total
+        counts[(*key, "done")] += f.done
+        counts[(*key, "overdue")] += f.overdue
+    return +counts
+
+
+def _days(n: int = 12) -> list[dt.date]:
+    rng = random.Random(3)
+    span = (today() - D(2026, 1, 1)).days
+    return sorted({D(2026, 1, 1) + dt.timedelta(days=rng.randint(0, span - 1)) for _ in range(n)} | {D(2026, 3, 1)})
+
+
+def _filters(workforce: dict[str, User]) -> list[dict[str, Any]]:
+    billing = WorkforceRole.objects.get(slug="billing")
+    return [
+        {},
+        {"role_id": billing.pk},
+        {"role_id": WorkforceRole.objects.get(slug="intake").pk},
+        {"department_id": Department.objects.get(name="Patient Services").pk},
+        {"manager_id": workforce["mia"].pk},
+        {"manager_id": workforce["max"].pk},
+        {"course_id": Assignment.objects.filter(course__slug="security-awareness").first().course_id},
+        {"role_id": billing.pk, "manager_id": workforce["mia"].pk},
+    ]
+
+
+def test_each_stored_day_is_what_the_records_say(workforce):
+    days = _days()
+    assert summaries.store_missing(days) == len(days)
+    assert summaries.store_missing(days) == 0  # stored once
+    for day in days:
+        assert stored(day) == recomputed(day), day
+    assert sum(stored(D(2026, 3, 1)).values()) > 0
+
+
+def test_the_trend_reads_the_same_figures_stored_or_live(workforce):
+    days = _days()
+    for kwargs in _filters(workforce):
+        filters = reports.Filters(as_of=today(), **kwargs)
+        live = reports._trend_live(days, filters)
+        summaries.store_missing(days)
+        assert summaries.figures(days, filters) == {d: v for d, v in live.items() if v != (0, 0, 0)}, kwargs
+        StoredDay.objects.all().delete()
+
+
+def test_the_dashboard_and_team_page_show_the_same_trend_once_stored(login, workforce, compliance_officer):
+    pages = [(compliance_officer, reverse("records:dashboard")), (workforce["mia"], reverse("records:team"))]
+    before = [login(user).get(url).context["d"].trend["points"] for user, url in pages]
+    summaries.store_missing()
+    assert StoredDay.objects.count() == len(summaries.days_to_keep())
+    for (user, url), points in zip(pages, before, strict=True):
+        client = login(user)
+        with CaptureQueriesContext(connection) as ctx:
+            after = client.get(url).context["d"].trend["points"]
+        assert after == points
+        assert not any("CASE WHEN s1" in q["sql"] for q in ctx.captured_queries)  # no past point counted live
+
+
+def test_history_written_for_a_past_day_drops_the_days_after_it_and_the_task_stores_them_again(workforce):
+    days = _days()
+    summaries.store_missing(days)
+    left_on = D(2026, 8, 1)
+    after = [d for d in days if d >= left_on]
+    totals = {d: sum(v for k, v in stored(d).items() if k[4] == "total") for d in after}
+    person_deactivate(person=workforce["bo"], on=left_on)  # backdated: Bo is gone from Aug 1
+    assert sorted(StoredDay.objects.values_list("day", flat=True)) == [d for d in days if d < left_on]
+    keep = summaries.days_to_keep()
+    missing = set(keep) - summaries.stored_days(keep)
+    assert store_daily_figures_task.delay().get() == len(missing)
+    summaries.store_missing(days)
+    for day in days:
+        assert stored(day) == recomputed(day), day
+    # Bo's three modules no longer count on any day from Aug 1.
+    assert after and all(sum(v for k, v in stored(d).items() if k[4] == "total") == totals[d] - 3 for d in after)
+
+
+def test_a_day_that_is_not_over_is_never_stored(workforce):
+    with pytest.raises(ValueError):
+        summaries.store_day(today())
+
+
+def test_an_assignment_completed_with_an_earlier_time_drops_the_days_from_then(workforce):
+    days = _days()
+    summaries.store_missing(days)
+    assignment = Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True).first()
+    day = D(2026, 6, 15)
+    complete(assignment, at(day))
+    assert max(StoredDay.objects.values_list("day", flat=True)) < day

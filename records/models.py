@@ -175,9 +175,26 @@ class DailyFigure(models.Model):
     total = models.PositiveIntegerField()
     done = models.PositiveIntegerField()
     overdue = models.PositiveIntegerField()
+    due_soon = models.PositiveIntegerField()
+    on_time = models.PositiveIntegerField()
+    people = models.PositiveIntegerField(help_text="Different people among these assignments.")
 
     class Meta:
         indexes = [models.Index(fields=["day", "course_id"])]
 
     def __str__(self) -> str:
         return f"{self.day_id}: course {self.course_id}, {self.done}/{self.total}"
+
+
+class StoredPeople(models.Model):
+    """How many different people had assignments at the end of a past day, per role, department and manager as
+    they stood that day (a person is in one such group on a day, so the groups add up)."""
+
+    day = models.ForeignKey(StoredDay, on_delete=models.CASCADE, related_name="people")
+    role_id = models.IntegerField(null=True)
+    department_id = models.IntegerField(null=True)
+    manager_id = models.IntegerField(null=True)
+    people = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day_id}: {self.people} people"

@@ -183,26 +183,38 @@ class _MatrixBuilder:
 
 def _matrices(qs: QuerySet[Assignment], day: dt.date) -> tuple[Matrix, Matrix]:
     """Role x module and department x module from ONE grouped query (role, department, module), each person in
-    the role and department they had on `day`."""
-    named: QuerySet[Any] = with_names_on(qs, day)  # the stubs do not see the annotations
+    the role and department they had on `day`. It groups by ids alone (names would make the database expect a
+    group per name combination and sort instead of hashing); the few names come from three small queries."""
     grouped = (
-        named.values(
-            "role_id_then",
-            "role_then",
-            "department_id_then",
-            "department_then",
-            "course_id",
-            "course__title",
-            "course__slug",
+        qs.annotate(
+            role_id_then=history.field_on(day, "workforce_role"),
+            department_id_then=history.field_on(day, "department"),
         )
+        .values("role_id_then", "department_id_then", "course_id")
         .annotate(total=Count("id"), done=Count("id", filter=done_q(day)), overdue=Count("id", filter=overdue_q(day)))
         .order_by()
     )
+    return _matrices_from(list(grouped))
+
+
+def _matrices_from(groups: list[dict[str, Any]]) -> tuple[Matrix, Matrix]:
+    """The two matrices from groups of (role_id_then, department_id_then, course_id, total, done, overdue)."""
+    roles = dict(WorkforceRole.objects.values_list("pk", "name"))
+    departments = dict(Department.objects.values_list("pk", "name"))
+    courses = {pk: (title, slug) for pk, title, slug in Course.objects.values_list("pk", "title", "slug")}
     role = _MatrixBuilder("role_id_then", "role_then", "(no role)")
     department = _MatrixBuilder("department_id_then", "department_then", "(no department)")
-    for g in grouped:
-        role.add(g)
-        department.add(g)
+    for g in groups:
+        title, slug = courses[g["course_id"]]
+        named = {
+            **g,
+            "role_then": roles.get(g["role_id_then"]),
+            "department_then": departments.get(g["department_id_then"]),
+            "course__title": title,
+            "course__slug": slug,
+        }
+        role.add(named)
+        department.add(named)
     return role.matrix(), department.matrix()
 
 
@@ -515,15 +527,22 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
     """Every figure of the dashboard for `filters` (a fixed number of queries)."""
     day = filters.as_of
     qs = assignments_as_of(filters)
-    totals = qs.aggregate(
-        total=Count("id"),
-        done=Count("id", filter=done_q(day)),
-        overdue=Count("id", filter=overdue_q(day)),
-        due_soon=Count("id", filter=due_soon_q(day)),
-        on_time=Count("id", filter=on_time_q(day)),
-        people=Count("user_id", distinct=True),
-    )
-    by_role, by_department = _matrices(qs, day)
+    stored = summaries.day_figures(filters)
+    if stored is not None:  # a past day the nightly task, or an earlier look at it, stored
+        totals, groups = stored
+        by_role, by_department = _matrices_from(groups)
+    else:
+        totals = qs.aggregate(
+            total=Count("id"),
+            done=Count("id", filter=done_q(day)),
+            overdue=Count("id", filter=overdue_q(day)),
+            due_soon=Count("id", filter=due_soon_q(day)),
+            on_time=Count("id", filter=on_time_q(day)),
+            people=Count("user_id", distinct=True),
+        )
+        by_role, by_department = _matrices(qs, day)
+        if not filters.is_today:
+            summaries.store_later([day, *trend_days(day)])
     related = ("user", "user__department", "user__workforce_role", "course")
     limit = list_limit()
     named = with_names_on(qs, day)

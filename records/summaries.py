@@ -18,11 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from hipaa_training.celery import app as celery_app
 from roles import history
 from roles.models import Assignment
 
 from . import conditions
-from .models import DailyFigure, StoredDay
+from .models import DailyFigure, StoredDay, StoredPeople
+from .tasks import store_days_task
 
 
 def days_to_keep(today: dt.date | None = None) -> list[dt.date]:
@@ -31,24 +33,37 @@ def days_to_keep(today: dt.date | None = None) -> list[dt.date]:
     return sorted({today - dt.timedelta(days=1), *(d for d in conditions.trend_days(today) if d < today)})
 
 
-def live_rows(day: dt.date) -> list[dict[str, Any]]:
-    """One grouped query: the day's assignments by role, department and manager that day, and module."""
-    grouped = (
+def _grouped(day: dt.date) -> Any:
+    return (
         Assignment.objects.filter(conditions.existed_q(day))
         .annotate(
             role=history.field_on(day, "workforce_role"),
             department=history.field_on(day, "department"),
             manager=history.field_on(day, "manager"),
         )
+        .order_by()
+    )
+
+
+def live_rows(day: dt.date) -> list[dict[str, Any]]:
+    """One grouped query: the day's assignments by role, department and manager that day, and module."""
+    return list(
+        _grouped(day)
         .values("role", "department", "manager", "course_id")
         .annotate(
             total=Count("id"),
             done=Count("id", filter=conditions.done_q(day)),
             overdue=Count("id", filter=conditions.overdue_q(day)),
+            due_soon=Count("id", filter=conditions.due_soon_q(day)),
+            on_time=Count("id", filter=conditions.on_time_q(day)),
+            people=Count("user_id", distinct=True),
         )
-        .order_by()
     )
-    return list(grouped)
+
+
+def live_people(day: dt.date) -> list[dict[str, Any]]:
+    """One grouped query: how many different people had assignments that day, by role, department and manager."""
+    return list(_grouped(day).values("role", "department", "manager").annotate(people=Count("user_id", distinct=True)))
 
 
 def store_day(day: dt.date) -> bool:
@@ -67,12 +82,19 @@ def store_day(day: dt.date) -> bool:
                 role_id=row["role"],
                 department_id=row["department"],
                 manager_id=row["manager"],
-                course_id=row["course_id"],
-                total=row["total"],
-                done=row["done"],
-                overdue=row["overdue"],
+                **{k: row[k] for k in ("course_id", "total", "done", "overdue", "due_soon", "on_time", "people")},
             )
             for row in live_rows(day)
+        )
+        StoredPeople.objects.bulk_create(
+            StoredPeople(
+                day=stored,
+                role_id=row["role"],
+                department_id=row["department"],
+                manager_id=row["manager"],
+                people=row["people"],
+            )
+            for row in live_people(day)
         )
     return True
 
@@ -82,6 +104,16 @@ def store_missing(days: list[dt.date] | None = None) -> int:
     wanted = days if days is not None else days_to_keep()
     have = stored_days(wanted)
     return sum(store_day(day) for day in wanted if day not in have)
+
+
+def store_later(days: list[dt.date]) -> None:
+    """Have a worker store these past days once this request's transaction commits, so the next look at them
+    reads stored figures. With tasks in-process (no broker: the embedded default, the tests) nothing is queued:
+    the request would pay for it, and small installations count live quickly."""
+    if celery_app.conf.task_always_eager:
+        return
+    past = sorted({d.isoformat() for d in days if d < timezone.localdate()})
+    transaction.on_commit(lambda: store_days_task.delay(past))
 
 
 def stored_days(days: list[dt.date]) -> set[dt.date]:
@@ -94,21 +126,54 @@ def forget_from(day: dt.date) -> int:
     return deleted
 
 
+def _narrowed(qs: Any, filters: conditions.Filters, *, course: bool = True) -> Any:
+    names = {"role_id": filters.role_id, "department_id": filters.department_id, "manager_id": filters.manager_id}
+    if course:
+        names["course_id"] = filters.course_id
+    return qs.filter(**{k: v for k, v in names.items() if v})
+
+
 def figures(days: list[dt.date], filters: conditions.Filters) -> dict[dt.date, tuple[int, int, int]]:
     """(total, done, overdue) on each stored day of `days` for the filters, from the stored rows (one query)."""
-    narrowed = {
-        "role_id": filters.role_id,
-        "department_id": filters.department_id,
-        "manager_id": filters.manager_id,
-        "course_id": filters.course_id,
-    }
     rows = (
-        DailyFigure.objects.filter(day_id__in=days, **{k: v for k, v in narrowed.items() if v})
+        _narrowed(DailyFigure.objects.filter(day_id__in=days), filters)
         .values("day_id")
         .annotate(total=Sum("total"), done=Sum("done"), overdue=Sum("overdue"))
         .order_by()
     )
     return {r["day_id"]: (r["total"], r["done"], r["overdue"]) for r in rows}
+
+
+def day_figures(filters: conditions.Filters) -> tuple[dict[str, int], list[dict[str, Any]]] | None:
+    """For a stored "as of" day: the dashboard's headline counts and its matrices' groups (role, department,
+    module) from the stored rows (two queries), or None when the day is not stored (one query)."""
+    day = filters.as_of
+    if day >= timezone.localdate() or not StoredDay.objects.filter(day=day).exists():
+        return None
+    rows = list(_narrowed(DailyFigure.objects.filter(day_id=day), filters))
+    totals = {k: sum(getattr(r, k) for r in rows) for k in ("total", "done", "overdue", "due_soon", "on_time")}
+    if filters.course_id:
+        totals["people"] = sum(r.people for r in rows)
+    else:
+        people = _narrowed(StoredPeople.objects.filter(day_id=day), filters, course=False).aggregate(n=Sum("people"))
+        totals["people"] = people["n"] or 0
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        g = groups.setdefault(
+            (r.role_id, r.department_id, r.course_id),
+            {
+                "role_id_then": r.role_id,
+                "department_id_then": r.department_id,
+                "course_id": r.course_id,
+                "total": 0,
+                "done": 0,
+                "overdue": 0,
+            },
+        )
+        g["total"] += r.total
+        g["done"] += r.done
+        g["overdue"] += r.overdue
+    return totals, list(groups.values())
 
 
 def history_written(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:

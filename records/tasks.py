@@ -67,3 +67,13 @@ def store_daily_figures_task() -> int:
     from .summaries import store_missing
 
     return store_missing()
+
+
+@shared_task(name="records.store_days", acks_late=True)
+def store_days_task(days: list[str]) -> int:
+    """Stores the given past days (ISO dates) that are not stored yet: queued when someone looks at one."""
+    import datetime as dt
+
+    from .summaries import store_missing
+
+    return store_missing([dt.date.fromisoformat(d) for d in days])

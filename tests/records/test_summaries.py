@@ -178,3 +178,46 @@ def test_an_assignment_completed_with_an_earlier_time_drops_the_days_from_then(w
     day = D(2026, 6, 15)
     complete(assignment, at(day))
     assert max(StoredDay.objects.values_list("day", flat=True)) < day
+
+
+def _headline(d: reports.Dashboard) -> tuple[Any, ...]:
+    return (
+        d.total,
+        d.done,
+        d.overdue,
+        d.due_soon,
+        d.on_time,
+        d.people,
+        d.by_role.table(),
+        d.by_department.table(),
+        d.by_role.heads,
+    )
+
+
+def test_a_stored_past_day_shows_the_same_dashboard_as_counting_it_live(workforce):
+    days = _days(6)
+    for kwargs in _filters(workforce):
+        live = {day: _headline(reports.dashboard(reports.Filters(as_of=day, **kwargs))) for day in days}
+        summaries.store_missing(days)
+        for day in days:
+            assert _headline(reports.dashboard(reports.Filters(as_of=day, **kwargs))) == live[day], (day, kwargs)
+        StoredDay.objects.all().delete()
+    assert any(live[d][0] for d in days)
+
+
+def test_looking_at_a_past_day_has_a_worker_store_it_and_its_trend(workforce, django_capture_on_commit_callbacks):
+    from hipaa_training.celery import app as celery_app
+
+    day = D(2026, 7, 15)
+    celery_app.conf.task_always_eager = False  # as with a broker: the request only queues the task
+    with django_capture_on_commit_callbacks() as callbacks:
+        reports.dashboard(reports.Filters(as_of=day))
+    celery_app.conf.task_always_eager = True
+    assert not StoredDay.objects.exists() and len(callbacks) == 1
+    callbacks[0]()  # the commit: the task runs (in-process here)
+    assert summaries.stored_days(reports.trend_days(day)) == set(reports.trend_days(day))
+    celery_app.conf.task_always_eager = False
+    with django_capture_on_commit_callbacks() as again:
+        reports.dashboard(reports.Filters(as_of=day))
+    celery_app.conf.task_always_eager = True
+    assert not again  # stored: nothing more to queue

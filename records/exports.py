@@ -122,6 +122,29 @@ def training_queryset(filters: ExportFilters) -> QuerySet[Assignment]:
     return qs.order_by("user__full_name", "user_id", "course__title", "cycle")
 
 
+def training_select(filters: ExportFilters) -> tuple[str, tuple[Any, ...]]:
+    """The training export's SELECT (SQL and parameters): what the benchmark reads raw as the floor."""
+    sql, params = training_queryset(filters).values_list(*_TRAINING_COLUMNS).query.sql_with_params()
+    return sql, tuple(params)
+
+
+_TRAINING_COLUMNS = (
+    "user__full_name",
+    "user__email",
+    "user__department__name",
+    "user__workforce_role__name",
+    "course__title",
+    "completion__version__number",
+    "assigned_on",
+    "due_on",
+    "completed_at",
+    "completion__score",
+    "completion__certificate__code",
+    "completion__attestation__signed_at",
+    "cancelled_at",
+)
+
+
 def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
     yield TRAINING_HEADER

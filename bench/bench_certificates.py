@@ -79,7 +79,7 @@ def run(n: int) -> None:
     from courses.loader import load_catalog
     from hipaa_training.pdf import render_pdf
     from records import services
-    from records.documents.certificate import certificate_html, certificate_issue, new_certificate_code, valid_until_for
+    from records.documents.certificate import certificate_issue, certificate_pdf, new_certificate_code, valid_until_for
     from records.models import Certificate, Completion
     from records.walkthrough import module_walk
     from roles.defaults import load_default_roles
@@ -99,17 +99,17 @@ def run(n: int) -> None:
         module_walk(a, user_agent="bench")
     completions = list(Completion.objects.select_related("user", "version"))
     cold_start = time.perf_counter()
-    render_pdf(certificate_html(completions[0], new_certificate_code(), valid_until_for(completions[0])))
+    certificate_pdf(completions[0], new_certificate_code(), valid_until_for(completions[0]))
     cold = time.perf_counter() - cold_start
     for _ in range(3):
-        render_pdf(certificate_html(completions[0], new_certificate_code(), None))
+        certificate_pdf(completions[0], new_certificate_code(), None)
 
     renders = []
     for i in range(n):
         c = completions[i % len(completions)]
         code = new_certificate_code()
         start = time.perf_counter()
-        render_pdf(certificate_html(c, code, valid_until_for(c)))
+        certificate_pdf(c, code, valid_until_for(c))
         renders.append((time.perf_counter() - start) * 1000)
 
     issues = []
@@ -126,7 +126,7 @@ def run(n: int) -> None:
     print(f"fontTools fallback warning logged: {'yes' if _FontToolsWarning.seen else 'no'}")
     print(f"first render in the process (cold): {cold * 1000:.0f} ms")
     print(
-        f"certificate HTML + render_pdf, warm, {n} certificates: median {statistics.median(renders):.1f} ms, "
+        f"certificate_pdf (HTML + render), warm, {n} certificates: median {statistics.median(renders):.1f} ms, "
         f"p95 {pct(renders, 95):.1f} ms, throughput {1000 / statistics.mean(renders):.1f}/s"
     )
     print(

@@ -36,8 +36,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark, then one table (figure beside its floor). BENCH_PEOPLE=100000 for the full size.
 bench: $(STAMP)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -28,6 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _table import record  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -90,6 +91,14 @@ def main() -> None:
             f"added by the chain:         p50 {p50_audit - p50_plain:.3f} ms, p95 {p95_audit - p95_plain:.3f} ms "
             f"(target < 2 ms at p95); {len(queries)} queries for one audited transaction"
         )
+        record(
+            f"audited write, p95 ({args.writes:,} writes)",
+            p95_audit,
+            unit="ms",
+            floor=p95_plain,
+            goal="< 2 ms added at p95",
+            met=p95_audit - p95_plain < 2,
+        )
         print(
             f"audit.record alone (lock, head, hash, insert; before commit): p50 {statistics.median(RECORD_MS):.3f} ms, "
             f"p95 {percentile(RECORD_MS, 95):.3f} ms"
@@ -115,6 +124,14 @@ def main() -> None:
         print(
             f"verify_audit_chain over {total:,} events: median {median:.3f} s = {total / median:,.0f} events/s "
             f"(best {total / best:,.0f}; target > 50,000)"
+        )
+        record(
+            f"audit chain verified ({total:,} events)",
+            total / median,
+            unit="events/s",
+            floor=None,
+            goal="> 50,000 events/s",
+            met=total / median > 50_000,
         )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -60,9 +60,52 @@ def font_config() -> Any:
     return FontConfiguration()
 
 
-def render_pdf(html: str, fetcher: StaticOnlyFetcher | None = None) -> bytes:
-    """Render `html` to PDF bytes; relative URLs are the project's static files (e.g. "css/certificate.css")."""
+@lru_cache(maxsize=16)
+def stylesheet(path: str) -> Any:
+    """A static stylesheet parsed once per process (parsing it was a tenth of a certificate's render)."""
+    from weasyprint import CSS
+
+    found = finders.find(path)
+    if not found:
+        raise BlockedFetch(f"no static stylesheet {path!r}")
+    return CSS(
+        string=Path(found).read_text(encoding="utf-8"),
+        base_url=STATIC_BASE + path,
+        url_fetcher=StaticOnlyFetcher(),
+        font_config=font_config(),
+    )
+
+
+MINIMAL_UA = "css/pdf_minimal_ua.css"
+
+
+@lru_cache(maxsize=4)
+def _html_class(user_agent_stylesheet: str | None) -> Any:
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher or StaticOnlyFetcher())
-    return document.write_pdf(font_config=font_config())
+    if not user_agent_stylesheet:
+        return HTML
+    ua = stylesheet(user_agent_stylesheet)
+
+    class _HTML(HTML):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [ua]
+
+    return _HTML
+
+
+def render_pdf(
+    html: str,
+    fetcher: StaticOnlyFetcher | None = None,
+    *,
+    stylesheets: tuple[str, ...] = (),
+    user_agent_stylesheet: str | None = None,
+) -> bytes:
+    """Render `html` to PDF bytes; relative URLs are the project's static files (e.g. "css/certificate.css").
+
+    `stylesheets` (static paths) are applied parsed once per process, in place of a <link> in the document;
+    `user_agent_stylesheet` replaces WeasyPrint's HTML user-agent stylesheet (MINIMAL_UA: the certificate's)."""
+    document = _html_class(user_agent_stylesheet)(
+        string=html, base_url=STATIC_BASE, url_fetcher=fetcher or StaticOnlyFetcher()
+    )
+    return document.write_pdf(font_config=font_config(), stylesheets=[stylesheet(path) for path in stylesheets])

@@ -156,7 +156,7 @@ def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User |
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         writer = _Writer(zf)
         for export in EXPORTS.values():
-            writer.add_chunks(f"csv/{export.filename}", csv_chunks(export.rows(filters)))
+            writer.add_chunks(f"csv/{export.filename}", export.chunks(filters))
         writer.add("report/training_report.pdf", render_report(filters, requested_by=requested_by))
         writer.add_chunks("roles/grid.csv", csv_chunks(grid_rows("{days} days, {every}")))
         until = reports.end_of_day(filters.upper) if filters.upper else None

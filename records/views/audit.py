@@ -23,7 +23,7 @@ from roles import access
 from roles.http import AuthenticatedHttpRequest
 
 from ..access import get_report_job_for_user
-from ..exports import EARLIEST_DAY, EXPORTS, ExportFilters, csv_chunks
+from ..exports import EARLIEST_DAY, EXPORTS, ExportFilters
 from ..models import ReportJob
 from ..services import report_request
 
@@ -99,7 +99,7 @@ def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase
             actor=request.user,
             data={"export": export.slug, "file": export.filename, "filters": filters.as_dict()},
         )
-    response = StreamingHttpResponse(csv_chunks(export.rows(filters)), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(export.chunks(filters), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{stamp}-{export.filename}"'
     response["Cache-Control"] = "no-store"

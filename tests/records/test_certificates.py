@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
 import logging
 
+import pypdfium2 as pdfium
 import pytest
 import segno
 from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.urls import reverse
+from PIL import Image
 from pypdf import PdfReader
 
 from hipaa_training.celery import app
 from hipaa_training.models import AuditEvent
+from hipaa_training.pdf import render_pdf
 from records import services
-from records.documents.certificate import certificate_html, certificate_issue
+from records.documents.certificate import QR_MASK, certificate_html, certificate_issue, certificate_pdf
 from records.models import Certificate, CertificateRevocation
 from records.tasks import certificate_render_task, certificate_sweep_task
 
@@ -64,8 +68,44 @@ def test_completing_renders_a_one_page_certificate_with_what_a_verifier_needs(em
     assert len(cert.code) >= 26  # 160 random bits in base32
     url = f"http://testserver/verify/{cert.code}/"
     assert url in text.replace("\n", "")
-    qr = segno.make(url, error="m").png_data_uri(scale=4, border=2, dark="#111")
+    qr = segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=4, border=2, dark="#111")
     assert qr in certificate_html(completion, cert.code, cert.valid_until)  # the QR code encodes that address
+
+
+def _png(data_uri: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(data_uri.split(",", 1)[1]))).convert("L")
+
+
+def test_the_qr_code_in_the_pdf_is_the_verification_address(employee, take):
+    completion = take(assignment_of(employee))
+    cert = Certificate.objects.get(completion=completion)
+    page = PdfReader(default_storage.open(cert.file)).pages[0]
+    (embedded,) = [image.image.convert("L") for image in page.images]  # no logo configured: the QR code alone
+    url = f"http://testserver/verify/{cert.code}/"
+    expected = _png(segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=4, border=2, dark="#111"))
+    assert embedded.size == expected.size and embedded.tobytes() == expected.tobytes()
+    other = _png(
+        segno.make(url.replace(cert.code[:4], "AAAA"), error="m", mask=QR_MASK).png_data_uri(scale=4, border=2)
+    )
+    assert embedded.tobytes() != other.tobytes()  # the comparison can tell two codes apart
+
+
+def _raster(pdf: bytes) -> bytes:
+    document = pdfium.PdfDocument(pdf)
+    return document[0].render(scale=2).to_pil().tobytes()
+
+
+def test_the_fast_render_draws_the_page_pixel_for_pixel_as_weasyprints_full_stylesheets(employee, take):
+    """certificate_pdf (the stylesheet parsed once, a minimal user-agent stylesheet) against the plain render:
+    the certificate's <link> to its stylesheet and WeasyPrint's full HTML user-agent stylesheet."""
+    completion = take(assignment_of(employee))
+    cert = Certificate.objects.get(completion=completion)
+    html = certificate_html(completion, cert.code, cert.valid_until)
+    plain = render_pdf(html.replace("<head>", '<head><link rel="stylesheet" href="css/certificate.css">', 1))
+    fast = certificate_pdf(completion, cert.code, cert.valid_until)
+    assert _raster(fast) == _raster(plain)
+    assert _raster(render_pdf(html)) != _raster(plain)  # unstyled differs: the comparison can fail
+    assert pdf_text(fast) == pdf_text(plain)
 
 
 def test_rendering_twice_leaves_one_certificate(employee, take):

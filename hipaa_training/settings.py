@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "hipaa_training.security.UserSessionsMiddleware",  # allauth's, written once a minute
     "hipaa_training.security.SessionTimeoutMiddleware",
     "roles.security.MFARequiredMiddleware",
     "hipaa_training.security.SecurityHeadersMiddleware",

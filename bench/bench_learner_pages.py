@@ -337,7 +337,8 @@ def main() -> None:
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout gunicorn serves")
     args = parser.parse_args()
     if backend() != "PostgreSQL":
-        sys.exit("bench_learner_pages needs PostgreSQL: set DATABASE_URL=postgres://...")
+        print("bench_learner_pages: skipped, it needs PostgreSQL (set DATABASE_URL=postgres://...)")
+        return
     print(f"learner pages benchmark on {backend()}, {os.cpu_count()} cores, serving {args.app_dir}")
     result = measure(args.people, args.learners, args.rate, args.seconds, args.app_dir, threads=args.threads)
     print()

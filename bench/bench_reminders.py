@@ -227,7 +227,7 @@ def measure(label: str, today: dt.date | None = None) -> None:
     build = build_floor(tokens) if n else 0.0
     print(
         f"{label:<40} {elapsed:7.2f} s (floor {build + marks:6.2f}, {ratio(elapsed, build + marks):>6})  "
-        f"marks {MarkTimer.seconds:6.2f} s over {settings.REMINDER_SEND_THREADS} senders "
+        f"marks {MarkTimer.seconds:6.2f} s over {getattr(settings, 'REMINDER_SEND_THREADS', 1)} senders "
         f"(floor {marks:5.2f}, {ratio(MarkTimer.seconds, marks):>6})  "
         f"{queries:6d} queries (floor {n:6d}, {ratio(queries, n):>6})  "
         f"{SerializingBackend.sessions:4d} SMTP sessions (floor {len(tokens):4d}, "

@@ -23,6 +23,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.module_loading import import_string
 
 AUTH_AT_KEY = "security_authenticated_at"
+TRACKED_KEY = "security_session_tracked"  # [when, session key, IP address, browser] allauth last recorded
 SEEN_AT_KEY = "security_last_seen_at"
 # Writing the session on every request would be a database write per page; a minute's precision is enough.
 SEEN_PRECISION = 60
@@ -89,6 +90,35 @@ class SessionTimeoutMiddleware:
             session.setdefault(AUTH_AT_KEY, now)
             if now - session.get(SEEN_AT_KEY, 0) >= SEEN_PRECISION:
                 session[SEEN_AT_KEY] = now
+        return self.get_response(request)
+
+
+class UserSessionsMiddleware:
+    """allauth's record of each session (last seen, IP address, browser: the sessions page), written at most once
+    a minute per session, and at once when the IP address or the browser changes.
+
+    allauth's own middleware writes it on every request: a read, a read of the person and an update per page."""
+
+    def __init__(self, get_response: Middleware) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None and session.session_key:
+            from allauth.account.adapter import get_adapter
+            from allauth.usersessions.internal import usersessionkit
+
+            now = time.time()
+            client = [
+                session.session_key,
+                get_adapter().get_client_ip(request),
+                request.META.get("HTTP_USER_AGENT", ""),
+            ]
+            noted = session.get(TRACKED_KEY)
+            if not noted or now - noted[0] >= SEEN_PRECISION or noted[1:] != client:
+                usersessionkit.track_activity(request, user=user, session=session)
+                session[TRACKED_KEY] = [now, *client]
         return self.get_response(request)
 
 

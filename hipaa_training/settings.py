@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "hipaa_training.security.UserSessionsMiddleware",  # allauth's, written once a minute
     "hipaa_training.security.SessionTimeoutMiddleware",
     "roles.security.MFARequiredMiddleware",
     "hipaa_training.security.SecurityHeadersMiddleware",
@@ -423,6 +423,9 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 # (a worker's death loses nothing; only a database crash in that fraction of a second could resend a message).
 REMINDER_MARK_SYNCHRONOUS = env.bool("REMINDER_MARK_SYNCHRONOUS", default=False)
 REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
+# Senders sharing one reminder run on PostgreSQL (threads, each with its own database and SMTP connection, each
+# taking the run's batches in turn): one waits for its mark's round trip while another renders. 1: one sender.
+REMINDER_SEND_THREADS = env.int("REMINDER_SEND_THREADS", default=2)
 BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
 
 # Dashboard and workforce import.

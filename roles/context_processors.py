@@ -17,7 +17,15 @@ def bulletins(request: HttpRequest) -> dict[str, Any]:
 
 
 def organization(request: HttpRequest) -> dict[str, Any]:
-    """The organisation's name as the officer set it (read only if a page shows it)."""
+    """The organisation's name as the officer set it (read only if a page shows it; for a signed-in person from
+    the request's cached facts, roles.access.request_facts)."""
+    from .access import request_facts
     from .organization import organization_name
 
-    return {"ORGANIZATION_NAME": SimpleLazyObject(organization_name)}
+    def name() -> str:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return str(request_facts(user)["organization_name"])
+        return organization_name()
+
+    return {"ORGANIZATION_NAME": SimpleLazyObject(name)}

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -24,8 +24,8 @@ from django.urls import reverse
 
 from hipaa_training import audit
 
-from .access import COMPLIANCE_OFFICER, is_privileged, recently_authenticated
-from .models import SecurityPolicy, User
+from .access import COMPLIANCE_OFFICER, forget_facts, is_privileged, recently_authenticated, request_facts
+from .models import Organization, SecurityPolicy, User
 from .oidc.mfa import session_has_idp_mfa
 
 # The Django admin's own login form would skip the second factor: send it through allauth's login instead.
@@ -43,13 +43,12 @@ def mfa_required(user: Any) -> bool:
     """Privileged accounts always need a second factor; everyone else when the policy says so."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return is_privileged(user) or SecurityPolicy.current().require_mfa_for_everyone
+    return is_privileged(user) or bool(request_facts(user)["mfa_for_everyone"])
 
 
 def has_second_factor(user: Any) -> bool:
-    return Authenticator.objects.filter(
-        user_id=user.pk, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-    ).exists()
+    """An authenticator app or a passkey (recovery codes alone are not one); the request's cached facts."""
+    return bool(request_facts(user)["second_factor"])
 
 
 # Pages a person without a second factor may still reach: enrolment itself, re-authentication, logout, static.
@@ -166,6 +165,36 @@ def _on_password_change(sender: Any, request: HttpRequest | None, user: Any, **k
 def _on_deactivation(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
     if not created and not instance.is_active:
         sessions_end(user=instance, why="deactivated")
+
+
+# The cached request facts (roles.access.request_facts) go the moment what they say changes.
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="forget_facts_on_group_membership")
+def _forget_on_membership(sender: Any, instance: Any, action: str, reverse: bool, **kwargs: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        if reverse:  # group.user_set.add(...) and friends: which people changed is not always known
+            forget_facts(everyone=True)
+        else:
+            forget_facts(instance.pk)
+
+
+@receiver(post_save, sender=Group, dispatch_uid="forget_facts_on_group_save")
+@receiver(post_delete, sender=Group, dispatch_uid="forget_facts_on_group_delete")
+@receiver(post_save, sender=SecurityPolicy, dispatch_uid="forget_facts_on_policy_save")
+@receiver(post_save, sender=Organization, dispatch_uid="forget_facts_on_organization_save")
+def _forget_everyone(sender: Any, **kwargs: Any) -> None:
+    forget_facts(everyone=True)
+
+
+@receiver(post_save, sender=Authenticator, dispatch_uid="forget_facts_on_authenticator_save")
+@receiver(post_delete, sender=Authenticator, dispatch_uid="forget_facts_on_authenticator_delete")
+def _forget_on_second_factor(sender: Any, instance: Any, **kwargs: Any) -> None:
+    forget_facts(instance.user_id)
+
+
+@receiver(post_save, sender=User, dispatch_uid="forget_facts_on_deactivation")
+def _forget_on_deactivation(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+    if not created and not instance.is_active:
+        forget_facts(instance.pk)
 
 
 @receiver(authenticator_added, dispatch_uid="audit_mfa_added")

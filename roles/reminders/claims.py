@@ -29,7 +29,8 @@ What is guaranteed:
   them wait, at about one disk flush per message): a committed mark is at once visible to every other run, so
   this changes nothing when a worker dies; only a crash of the database server itself could forget the last
   fraction of a second of marks and send those few messages again.
-- Nothing lost to a dead worker, except at most the one message it was handing over at that instant (marked,
+- Nothing lost to a dead worker, except at most the one message each of its senders (REMINDER_SEND_THREADS,
+  `schedule.send_all`) was handing over at that instant (marked,
   and then the process died before the relay had it): at-most-once is the side chosen for that message, since
   a mail relay cannot be asked afterwards whether it took a message. Everything the worker had claimed and not
   marked is resumed within lease + sweep interval (3 + 2 minutes by default, so under 10 minutes), and the

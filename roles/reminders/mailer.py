@@ -4,10 +4,11 @@ protocol and what it guarantees: `claims.py`)."""
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
 import hashlib
 import logging
 import smtplib
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -19,9 +20,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, connection, transaction
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from hipaa_training import audit
 
@@ -69,12 +71,68 @@ class _Message:
     emails: list[EmailMultiAlternatives]
 
 
+class _NotInTheKey(Exception):
+    """A template asked a stand-in for a value the rendering was not keyed on: fail loudly, never guess."""
+
+    silent_variable_failure = False
+
+
+class _Only:
+    """What a template may read from a shared rendering: these attributes and nothing else."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _NotInTheKey(f"the shared reminder rendering does not know {name!r}")
+
+
+NAME = "\ue000name\ue000"  # a private-use character pair: never in a name, untouched by escaping
+
+
+class Renderer:
+    """The e-mails' text and HTML for one batch: links computed once, templates looked up once, and a reminder
+    rendered once per (kind, module, due date, day) with the person's name put in afterwards (escaped for the
+    HTML part), instead of twice per e-mail. Digests and escalations (lists of rows) are rendered each."""
+
+    def __init__(self, organization: str | None = None) -> None:
+        self.organization = organization or settings.ORGANIZATION_NAME
+        self.training_url = training_url()
+        self._templates: dict[str, Any] = {}
+        self._reminders: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+    def template(self, name: str) -> Any:
+        if name not in self._templates:
+            self._templates[name] = get_template(name)
+        return self._templates[name]
+
+    def render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        context = {"organization": self.organization, **context, "training_url": self.training_url}
+        return (
+            self.template(f"emails/{template}.txt").render(context),
+            self.template(f"emails/{template}.html").render(context),
+        )
+
+    def reminder(self, person: User, assignment: Assignment, kind: str, today: dt.date) -> tuple[str, str]:
+        title, due_on = assignment.course.title, assignment.due_on
+        key = (kind, title, due_on, today)
+        shared = self._reminders.get(key)
+        if shared is None:
+            context = {
+                "person": _Only(full_name=NAME),
+                "assignment": _Only(course=_Only(title=title), due_on=due_on),
+                "kind": kind,
+                "today": today,
+            }
+            shared = self._reminders[key] = self.render("reminder", context)
+        text, html = shared
+        return text.replace(NAME, person.full_name), html.replace(NAME, str(escape(person.full_name)))
+
+
 def _render(template: str, context: dict[str, Any], organization: str | None = None) -> tuple[str, str]:
-    context = {"organization": organization or settings.ORGANIZATION_NAME, **context, "training_url": training_url()}
-    return (
-        render_to_string(f"emails/{template}.txt", context),
-        render_to_string(f"emails/{template}.html", context),
-    )
+    return Renderer(organization).render(template, context)
 
 
 def message_id(rows: list[Delivery], to: list[str]) -> str:
@@ -91,8 +149,9 @@ def _email(
     context: dict[str, Any],
     rows: list[Delivery],
     organization: str | None = None,
+    rendered: tuple[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    text, html = _render(template, context, organization)
+    text, html = rendered or _render(template, context, organization)
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -134,7 +193,14 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
     The claim decides what travels together (`claims.py`): a person's reminders and their digest marker, a
     manager's team, and all of a run's officer rows are each claimed under one token, so one call sees them all.
     """
-    email = functools.partial(_email, organization=organization_name())  # the officer's name, read once per run
+    renderer = Renderer(organization_name())  # the officer's name and the links, read once per batch
+
+    def email(
+        subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]
+    ) -> EmailMultiAlternatives:
+        return _email(subject, to, template, context, rows, rendered=renderer.render(template, context))
+
+    today = timezone.localdate()
     messages: list[_Message] = []
     digests: dict[int, list[Delivery]] = defaultdict(list)
     markers: dict[int, Delivery] = {}
@@ -158,12 +224,14 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
         else:
             a = _assignment(row)
             subject = SUBJECTS[row.kind].format(course=a.course.title, due=f"{a.due_on:%B} {a.due_on.day}")
-            context = {"person": a.user, "assignment": a, "kind": row.kind, "today": timezone.localdate()}
-            messages.append(_Message([row], [email(subject, [a.user.email], "reminder", context, [row])]))
+            rendered = renderer.reminder(a.user, a, row.kind, today)
+            messages.append(
+                _Message([row], [_email(subject, [a.user.email], "reminder", {}, [row], rendered=rendered)])
+            )
     for user_id, items in digests.items():
         person = _assignment(items[0]).user
         carried = items + ([markers.pop(user_id)] if user_id in markers else [])
-        context = {"person": person, "items": items, "today": timezone.localdate()}
+        context = {"person": person, "items": items, "today": today}
         subject = "Your training reminders for today"
         messages.append(_Message(carried, [email(subject, [person.email], "reminder_digest", context, carried)]))
     for manager_id, items in managers.items():
@@ -203,22 +271,37 @@ class Lease:
         self.tokens = list(tokens)
         self.every = lease_seconds() / 6
         self.last = time.monotonic()
+        self.lock = threading.Lock()  # the senders sharing a run share its lease
 
     def renew_if_due(self) -> None:
-        if self.tokens and time.monotonic() - self.last >= self.every:
-            renew(*self.tokens)
-            self.last = time.monotonic()
+        if time.monotonic() - self.last < self.every:
+            return
+        with self.lock:
+            if self.tokens and time.monotonic() - self.last >= self.every:
+                renew(*self.tokens)
+                self.last = time.monotonic()
 
     def release(self, token: str) -> None:
-        if token in self.tokens:
-            self.tokens.remove(token)
+        with self.lock:
+            if token in self.tokens:
+                self.tokens.remove(token)
+
+
+_MARK_SQL = (
+    f'UPDATE "{Delivery._meta.db_table}" SET "sent_at" = %s WHERE "id" = ANY(%s) AND "claim" = %s AND "sent_at" IS NULL'
+)
 
 
 def _mark(message: _Message, token: str) -> bool:
     """Record the message sent, committed before the relay sees it (one UPDATE); False (and nothing changed) if
     any of its rows is no longer this claim's: another run took it over, so it sends it."""
     pks = [r.pk for r in message.rows]
-    marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())
+    if connection.vendor == "postgresql":  # the same UPDATE without compiling a query per message
+        with connection.cursor() as cursor:
+            cursor.execute(_MARK_SQL, [timezone.now(), pks, token])
+            marked = cursor.rowcount
+    else:
+        marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())
     if marked == len(pks):
         return True
     if marked:  # part of it was taken over (not possible while takeovers move whole claims): give ours back

@@ -7,12 +7,13 @@ delayed broker messages) and is safe to run any number of times.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Assignment, Delivery, ReminderPolicy, User
@@ -114,10 +115,56 @@ def reminders_send(
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
     result = deliveries_resume(batch_size=batch_size)
     tokens = claim_due(today=today, kinds=kinds, batch_size=batch_size)
+    result += send_all(tokens)
+    return result
+
+
+def send_all(tokens: list[str]) -> SendResult:
+    """Send the run's claims in order, under one lease; `REMINDER_SEND_THREADS` senders take them in turn.
+
+    Each claim is sent by one sender (the claim protocol holds whoever sends it: a mark matches only while the
+    claim is its token's). Threads need their own database connections, so they are used on PostgreSQL outside
+    a transaction only (a transaction's rows would be invisible to them); otherwise one sender sends them all.
+    A sender's error stops every sender taking a new claim, then is raised: what is left stays claimed and
+    the sweep takes it over once the lease runs out, as with one sender.
+    """
     lease = Lease(tokens)
-    for token in tokens:
-        result += send_claimed(token, lease)
-        lease.release(token)
+    result = SendResult()
+    threads = min(int(getattr(settings, "REMINDER_SEND_THREADS", 1)), len(tokens))
+    if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        for token in tokens:
+            result += send_claimed(token, lease)
+            lease.release(token)
+        return result
+    queue = list(reversed(tokens))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        nonlocal result
+        try:
+            while True:
+                with lock:
+                    if errors or not queue:
+                        return
+                    token = queue.pop()
+                sent = send_claimed(token, lease)
+                lease.release(token)
+                with lock:
+                    result += sent
+        except BaseException as error:  # re-raised by the run once every sender has stopped
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    workers = [threading.Thread(target=sender, name=f"reminder-sender-{i}") for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
     return result
 
 

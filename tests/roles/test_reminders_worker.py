@@ -186,7 +186,11 @@ def test_kill_9_during_a_2000_person_run_then_the_sweep_alone_sends_each_message
     lease, every, pause = 2.0, 1.0, 0.3
     short = {"REMINDER_CLAIM_LEASE_SECONDS": str(lease), "REMINDER_RESUME_EVERY_SECONDS": str(every)}
     with tempfile.TemporaryDirectory() as mail_dir, tempfile.TemporaryDirectory() as beat_dir:
-        first = start_worker_process(mail_dir, "first", REMINDER_SEND_PAUSE=str(pause), **short)
+        # One sender in the worker that dies, so "between two messages" is one instant to aim at (with two senders
+        # sharing the run, each has its own: tests/roles/test_reminders_senders.py).
+        first = start_worker_process(
+            mail_dir, "first", REMINDER_SEND_PAUSE=str(pause), REMINDER_SEND_THREADS="1", **short
+        )
         second = None
         try:
             send_reminders_task.apply_async()

@@ -393,9 +393,10 @@ NAV_ITEMS = [
     ("People", "roles:people", ("compliance officer", "administrator", "auditor")),
     ("Import", "roles:import", ("compliance officer",)),
     ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
+    ("Clients", "roles:clients", ("compliance officer", "administrator", "auditor")),
     ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
-    ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
+    ("Audit evidence", "records:audit", ("auditor", "compliance officer", "client auditor")),
 ]
 
 # The audit trail's anchor: signed with a key kept outside the database.

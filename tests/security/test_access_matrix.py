@@ -103,6 +103,15 @@ MATRIX: dict[str, dict | str] = {
     "roles:departments": row(302, 403, 403, 200, 403, 200),
     "roles:department_edit": row(302, 403, 403, 200, 403, 200),
     "roles:department_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    # clients (tests/roles/test_clients_pages.py): officers and administrators change them, auditors read them
+    "roles:clients": row(302, 403, 403, 200, 200, 200),
+    "roles:client": row(302, 403, 403, 200, 200, 200),
+    "roles:client_requirement": same(405),  # POST only
+    "roles:client_requirement_remove": same(405),  # POST only
+    "roles:client_scope": same(405),  # POST only
+    "roles:client_retire": same(405),  # POST only
+    "roles:client_auditors": row(302, 403, 403, 200, 403, 200),
+    "roles:client_auditor_revoke": same(405),  # POST only
     # the settings page (its three cases and bad input: tests/roles/test_settings_page.py)
     "roles:settings": row(302, 403, 403, 200, 403, 200),
     "roles:settings_sign_in": same(405),  # POST only
@@ -237,6 +246,12 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
                 claim_value="all-staff", defaults={"access_group": "employee"}
             )
             values[name] = str(mapping.pk)
+        elif name == "client_id":
+            values[name] = str(_matrix_client().pk)
+        elif name == "requirement_id":
+            values[name] = str(_matrix_client().requirements.get().pk)
+        elif name == "binding_id":
+            values[name] = "999999"  # POST only: never reached by a GET
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate
@@ -244,6 +259,20 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
         else:
             values[name] = "not-a-real-key"
     return values
+
+
+def _matrix_client() -> Any:
+    import datetime as dt
+
+    from courses.models import Course
+    from roles.clients import client_create, client_requirement_set
+    from roles.models import Client
+
+    client = Client.objects.filter(name="Matrix Clinic").first()
+    if client is None:
+        client = client_create(name="Matrix Clinic", baa_effective_on=dt.date(2024, 1, 1))
+        client_requirement_set(client=client, course=Course.objects.get(slug="leadership-oversight"))
+    return client
 
 
 ROUTES = list(walk())

@@ -321,7 +321,7 @@ if PRODUCTION:
 # matches a prefix); everything else is refused with 403.
 AUDITOR_WRITE_ALLOWED = env.list(
     "AUDITOR_WRITE_ALLOWED",
-    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request"],
+    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request", "records:audit_client_pack"],
 )
 
 # --- Celery and beat ---

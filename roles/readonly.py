@@ -25,7 +25,13 @@ from hipaa_training import audit
 from .access import is_auditor, is_client_auditor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-DEFAULT_ALLOWED = ("account_logout", "mfa_*", "account_reauthenticate", "records:audit_request")
+DEFAULT_ALLOWED = (
+    "account_logout",
+    "mfa_*",
+    "account_reauthenticate",
+    "records:audit_request",
+    "records:audit_client_pack",
+)
 
 
 def _allowed(url_name: str) -> bool:

@@ -210,6 +210,7 @@ def _client_page(
         {
             "client": client,
             "can_write": _may_write(request) and client.retired_at is None,
+            "may_pack": _may_write(request),
             "form": form or ClientForm(initial=initial),
             "requirement_form": requirement_form or ClientRequirementForm(auto_id="req_%s"),
             "scope_form": scope_form or ScopeForm(auto_id="scope_%s"),

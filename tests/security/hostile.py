@@ -304,6 +304,15 @@ TARGETS: list[Target] = [
         watch=("roles.User", "roles.ClientAuditor"),
     ),
     Target(
+        "records:client_pack",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:client_pack", _client_id()),
+        ("start", "end"),
+        lambda c: {"start": "", "end": ""},
+        watch=("records.ReportJob",),
+    ),
+    Target(
         "roles:settings_organization",
         "compliance_officer",
         "post",
@@ -505,4 +514,5 @@ NO_INPUT = {
     "roles:client_requirement_remove",
     "roles:client_retire",
     "roles:client_auditor_revoke",
+    "records:audit_client_pack",  # the same view and form as records:client_pack (a TARGET above)
 }

@@ -73,6 +73,10 @@ MATRIX: dict[str, dict | str] = {
     "records:audit_export": row(302, 403, 403, 200, 200, 403),
     "records:audit_request": same(405),  # POST only (tests/records/test_reports.py)
     "records:audit_download": row(302, 403, 403, 404, 200, 403),
+    # a client's evidence pack (tests/records/test_client_pack.py): officers and administrators for any client; a
+    # client auditor for theirs (tests/security/test_client_auditor.py)
+    "records:client_pack": row(302, 403, 403, 200, 403, 200),
+    "records:audit_client_pack": row(302, 403, 403, 200, 403, 200),
     "roles:import": row(302, 403, 403, 200, 403, 403),
     "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)

@@ -321,7 +321,7 @@ if PRODUCTION:
 # matches a prefix); everything else is refused with 403.
 AUDITOR_WRITE_ALLOWED = env.list(
     "AUDITOR_WRITE_ALLOWED",
-    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request"],
+    default=["account_logout", "account_reauthenticate", "mfa_*", "records:audit_request", "records:audit_client_pack"],
 )
 
 # --- Celery and beat ---
@@ -395,9 +395,10 @@ NAV_ITEMS = [
     ("People", "roles:people", ("compliance officer", "administrator", "auditor")),
     ("Import", "roles:import", ("compliance officer",)),
     ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
+    ("Clients", "roles:clients", ("compliance officer", "administrator", "auditor")),
     ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
-    ("Audit evidence", "records:audit", ("auditor", "compliance officer")),
+    ("Audit evidence", "records:audit", ("auditor", "compliance officer", "client auditor")),
 ]
 
 # The audit trail's anchor: signed with a key kept outside the database.

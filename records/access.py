@@ -9,8 +9,15 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from roles.access import can_see_all_records, is_manager, is_privileged, require_person_visible
-from roles.models import Assignment, User
+from roles.access import (
+    audited_client_id,
+    can_see_all_records,
+    is_client_auditor,
+    is_manager,
+    is_privileged,
+    require_person_visible,
+)
+from roles.models import Assignment, Client, User
 
 from .models import Certificate, ReportJob
 
@@ -41,8 +48,12 @@ def get_person_for_user(user: User, person_id: int) -> User:
 
 
 def get_report_job_for_user(user: User, job_id: int) -> ReportJob:
-    """A finished report or bundle, for the person who requested it only."""
-    return get_object_or_404(ReportJob, pk=job_id, requested_by=user, status=ReportJob.DONE)
+    """A finished report or bundle, for the person who requested it only (a client auditor: only their client's
+    pack)."""
+    job = get_object_or_404(ReportJob, pk=job_id, requested_by=user, status=ReportJob.DONE)
+    if is_client_auditor(user) and (job.client_id is None or job.client_id != audited_client_id(user)):
+        raise Http404("No such report.")
+    return job
 
 
 def get_person_history_for_user(user: User, person_id: int) -> User:
@@ -52,3 +63,12 @@ def get_person_history_for_user(user: User, person_id: int) -> User:
     if is_privileged(user) or (is_manager(user) and person.manager_id == user.pk):
         return person
     raise Http404("No such person.")
+
+
+def get_client_for_user(user: User, client_id: int) -> Client:
+    """A client whose evidence pack the user may ask for: compliance officers and administrators any client; a
+    client auditor only theirs (any other, like a missing one, is 404)."""
+    client = get_object_or_404(Client, pk=client_id)
+    if is_client_auditor(user) and audited_client_id(user) != client.pk:
+        raise Http404("No such client.")
+    return client

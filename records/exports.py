@@ -11,9 +11,9 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -123,12 +123,17 @@ def training_queryset(filters: ExportFilters) -> QuerySet[Assignment]:
     return qs.order_by("user__full_name", "user_id", "course__title", "cycle")
 
 
-def training_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+People = Collection[int] | None  # only these people's rows (a client's evidence pack); None: everyone
+
+
+def training_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
     yield TRAINING_HEADER
     as_of_end = end_of_day(filters.as_of) if filters.as_of else None
     today = filters.as_of or timezone.localdate()
     qs = training_queryset(filters)
+    if people is not None:
+        qs = qs.filter(user_id__in=list(people))
     # With an "as of" day, each person's department and role as they stood that day (their history).
     columns = (
         ("department_then", "role_then") if filters.as_of else ("user__department__name", "user__workforce_role__name")
@@ -346,11 +351,12 @@ def training_copy_chunks(filters: ExportFilters) -> Iterator[bytes]:
 # --- attestations, quiz attempts, audit events ---
 
 
-def attestation_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+def attestation_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
     yield ["person", "email", "module", "version", "typed_name", "signed_at", "statement_sha256", "ip", "user_agent"]
+    who = Q(assignment__user_id__in=list(people)) if people is not None else Q()
     qs = (
-        AttestationSignature.objects.filter(_between("signed_at", filters))
+        AttestationSignature.objects.filter(_between("signed_at", filters), who)
         .order_by("signed_at", "pk")
         .values_list(
             "assignment__user__full_name",
@@ -368,11 +374,12 @@ def attestation_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         yield [name, email, module, number, typed, _when(signed, tz), sha, ip or "", ua]
 
 
-def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+def attempt_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
     tz = timezone.get_current_timezone()
     yield ["person", "email", "module", "version", "attempt", "score", "passed", "submitted_at"]
+    who = Q(assignment__user_id__in=list(people)) if people is not None else Q()
     qs = (
-        QuizAttempt.objects.filter(_between("submitted_at", filters))
+        QuizAttempt.objects.filter(_between("submitted_at", filters), who)
         .order_by("submitted_at", "pk")
         .values_list(
             "assignment__user__full_name",
@@ -389,7 +396,10 @@ def attempt_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         yield [name, email, module, version, number, score, "yes" if passed else "no", _when(submitted, tz)]
 
 
-def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+def audit_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
+    """Every event of the chain (it names the whole workforce: never in a client's pack, `people` is refused)."""
+    if people is not None:
+        raise ValueError("the audit trail is the whole organisation's: it is not restricted to a client's people")
     tz = timezone.get_current_timezone()
     yield ["seq", "at", "actor", "action", "subject_type", "subject_id", "data", "prev_hash", "hash"]
     qs = (
@@ -401,7 +411,7 @@ def audit_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         yield [seq, _when(at, tz), actor, action, stype, sid, json.dumps(data, sort_keys=True), prev, digest]
 
 
-def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
+def reminder_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
     """Security-reminder deliveries and acknowledgements (45 CFR 164.308(a)(5)(ii)(A)): one row per delivery."""
     tz = timezone.get_current_timezone()
     yield ["person", "email", "reminder", "sent_at", "delivered_at", "acknowledged_at", "acknowledged_ip"]
@@ -409,8 +419,9 @@ def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
     upper = end_of_day(filters.upper) if filters.upper else None
     if upper is not None:
         acks = acks.filter(acknowledged_at__lt=upper)
+    who = Q(person_id__in=list(people)) if people is not None else Q()
     rows = (
-        BulletinDelivery.objects.filter(_between("sent_at", filters))
+        BulletinDelivery.objects.filter(_between("sent_at", filters), who)
         .annotate(ack_at=Subquery(acks.values("acknowledged_at")[:1]), ack_ip=Subquery(acks.values("ip_address")[:1]))
         .order_by("sent_at", "pk")
         .values_list(
@@ -421,13 +432,18 @@ def reminder_rows(filters: ExportFilters) -> Iterator[list[Any]]:
         yield [name, email, title, _when(send_at, tz), _when(sent_at, tz), _when(ack_at, tz), ack_ip or ""]
 
 
+class RowsFunction(Protocol):
+    def __call__(self, filters: ExportFilters, people: People = None) -> Iterator[list[Any]]: ...
+
+
 @dataclass(frozen=True)
 class Export:
     slug: str
     title: str
     filename: str
-    rows: Callable[[ExportFilters], Iterator[list[Any]]]
+    rows: RowsFunction
     date_meaning: str
+    per_person: bool = True  # may be restricted to some people (a client's pack); the audit trail may not
     copy: Callable[[ExportFilters], Iterator[bytes]] | None = None  # the same file from PostgreSQL's COPY
 
     def chunks(self, filters: ExportFilters) -> Iterator[bytes]:
@@ -457,7 +473,7 @@ EXPORTS: dict[str, Export] = {
             reminder_rows,
             "delivered in the range",
         ),
-        Export("audit", "Audit events", "audit_events.csv", audit_rows, "recorded in the range"),
+        Export("audit", "Audit events", "audit_events.csv", audit_rows, "recorded in the range", per_person=False),
     ]
 }
 

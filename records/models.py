@@ -139,8 +139,16 @@ class ReportJob(models.Model):
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
 
     @property
+    def client_id(self) -> int | None:
+        """A client's evidence pack names its client in the filters (records/documents/client_pack.py)."""
+        value = (self.filters or {}).get("client")
+        return int(value) if value is not None else None
+
+    @property
     def download_name(self) -> str:
         stamp = timezone.localtime(self.requested_at).strftime("%Y%m%d-%H%M")
+        if self.client_id is not None:
+            return f"hipaa-training-client-evidence-{stamp}-{self.pk}.zip"
         return f"hipaa-training-{'report' if self.kind == self.REPORT else 'evidence'}-{stamp}-{self.pk}." + (
             "pdf" if self.kind == self.REPORT else "zip"
         )

@@ -23,7 +23,7 @@ from courses.grading import InvalidAnswers, grade
 from courses.models import CourseVersion, Lesson
 from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
-from roles.models import Assignment, User
+from roles.models import Assignment, Client, User
 
 from .exports import ExportFilters
 from .models import (
@@ -363,14 +363,22 @@ def certificate_revoke(*, certificate: Certificate, reason: str, actor: User | N
     return revocation
 
 
-def report_request(*, kind: str, requested_by: User, filters: ExportFilters) -> ReportJob:
-    """Queue a PDF report or an evidence bundle; the request is audited (45 CFR 164.530(b)(2)(ii): documented)."""
+def report_request(*, kind: str, requested_by: User, filters: ExportFilters, client: Client | None = None) -> ReportJob:
+    """Queue a PDF report or an evidence bundle (with `client`: that client's evidence pack, a bundle of its people
+    and period only); the request is audited (45 CFR 164.530(b)(2)(ii): documented)."""
     if kind not in (ReportJob.REPORT, ReportJob.BUNDLE):
         raise ValueError(f"unknown report kind {kind!r}")
+    if client is not None and kind != ReportJob.BUNDLE:
+        raise ValueError("a client's evidence is a pack (a bundle with its report inside)")
     with transaction.atomic():
-        job = ReportJob(kind=kind, requested_by=requested_by, filters=filters.as_dict())
+        stored: dict[str, object] = dict(filters.as_dict())
+        data: dict[str, object] = {"filters": stored}
+        if client is not None:
+            stored["client"] = client.pk
+            data["client"] = client.name
+        job = ReportJob(kind=kind, requested_by=requested_by, filters=stored)
         job.full_clean()
         job.save()
-        audit.record(f"{kind}.requested", actor=requested_by, subject=job, data={"filters": job.filters})
+        audit.record(f"{kind}.requested", actor=requested_by, subject=job, data=data)
         send_after_commit(build_report_task, job.pk)
     return job

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import audit, certificates, dashboard, history, player, training
+from .views import audit, certificates, client_pack, dashboard, history, player, training
 
 app_name = "records"
 
@@ -27,6 +27,8 @@ urlpatterns = [
         "dashboard/people/<int:person_id>/should-vs-was.csv", history.person_should_vs_was_csv, name="should_vs_was_csv"
     ),
     path("audit/", audit.audit_home, name="audit"),
+    path("audit/clients/<int:client_id>/pack/", client_pack.client_pack, name="audit_client_pack"),
+    path("dashboard/clients/<int:client_id>/pack/", client_pack.client_pack, name="client_pack"),
     path("audit/export/<slug:slug>.csv", audit.export_csv, name="audit_export"),
     path("audit/reports/", audit.request_report, name="audit_request"),
     path("audit/reports/<int:job_id>/download/", audit.download_report, name="audit_download"),

@@ -1,6 +1,9 @@
 """Who may see and do what: the one place views ask.
 
 Access groups: employee (every workforce member), manager, compliance officer, auditor, administrator.
+A member of the auditor group bound to one client (`ClientAuditor`) is a client auditor instead: `groups_of` gives
+them CLIENT_AUDITOR and not AUDITOR, so no page open to auditors of the whole organisation lets them in unless it
+names client auditors too, and then it shows only their client.
 Objects outside a person's scope are answered with 404, pages outside their role with 403.
 """
 
@@ -16,12 +19,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 
+from .models import ClientAuditor
+
 EMPLOYEE = "employee"
 MANAGER = "manager"
 COMPLIANCE_OFFICER = "compliance officer"
 AUDITOR = "auditor"
 ADMINISTRATOR = "administrator"
 ACCESS_GROUPS = (EMPLOYEE, MANAGER, COMPLIANCE_OFFICER, AUDITOR, ADMINISTRATOR)
+CLIENT_AUDITOR = "client auditor"  # not a Group: an auditor bound to one client (roles.models.ClientAuditor)
 
 
 # What every request asks about the signed-in person (their access groups, whether they have a second factor),
@@ -109,8 +115,24 @@ def groups_of(user: Any) -> frozenset[str]:
             cached |= {ADMINISTRATOR}
         if user.workforce_role_id is not None:
             cached |= {EMPLOYEE}
+        if AUDITOR in cached:
+            client_id = ClientAuditor.objects.filter(user_id=user.pk).values_list("client_id", flat=True).first()
+            user._audited_client_id = client_id
+            if client_id is not None:
+                cached = (cached - {AUDITOR}) | {CLIENT_AUDITOR}
         user._access_groups = cached
     return cached
+
+
+def is_client_auditor(user: Any) -> bool:
+    return CLIENT_AUDITOR in groups_of(user)
+
+
+def audited_client_id(user: Any) -> int | None:
+    """The one client a client auditor sees; None for everyone else."""
+    if not is_client_auditor(user):
+        return None
+    return user._audited_client_id  # type: ignore[no-any-return]
 
 
 def is_manager(user: Any) -> bool:

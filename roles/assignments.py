@@ -6,6 +6,11 @@
   cycle; a new hire's first due date then counts from the hire date;
 - a role change adds the new role's modules and keeps what is done; modules no longer required are cancelled;
 - a termination stops new assignments, cancels open ones and keeps all history;
+- a client's agreement (ClientRequirement) adds its modules for the people who work that client's accounts today
+  (roles/client_scope.py: by department, role or person), with the client's shorter due window where it has one
+  (where the role or department requires the module too, the stricter terms hold); the first assignment of a
+  module only a client requires has the reason CLIENT; when the person stops working the client (scope removed,
+  or they moved out of the department or role in scope) open client-only ones are cancelled, completed ones kept;
 - a module an officer assigned by hand (reason MANUAL, roles.services.assign_manually) is never cancelled by a
   role change or a requirement change: only leaving cancels it;
 - a new material version assigns retraining to everyone whose role requires the course
@@ -37,9 +42,17 @@ from django.utils import timezone
 from courses.models import CourseVersion
 from hipaa_training import audit
 
-from .models import Assignment, DepartmentRequirement, Requirement, User
+from .client_scope import Target, in_scope, scope_rows, targets_on
+from .models import Assignment, ClientRequirement, DepartmentRequirement, Requirement, User
 
 BATCH_SIZE = 500
+CLIENT_DUE_WITHIN_DAYS = 30  # a client's module when its agreement sets no window: the usual window of a role
+CANCEL_ROLE = "No longer required by the person's workforce role or department."
+CANCEL_CLIENT = (
+    "No longer required: the person no longer works the accounts of a client whose agreement requires it "
+    "(or the agreement no longer does)."
+)
+CANCEL_LEAVER = "The person left the workforce or has no workforce role."
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -92,6 +105,7 @@ class _Terms:
     recurrence_months: int | None
     from_hire_days: int | None = None  # a department's "within N days of hire", for a new hire's first due date
     role_counts: bool = True  # whether a role requires it (its window then counts from assignment for a new hire)
+    client_only: bool = False  # only a client's agreement requires it (its first assignment's reason is CLIENT)
 
     def first_due(self, start: dt.date, hire_date: dt.date | None, today: dt.date) -> dt.date:
         """A new hire's first due date: the earliest of the windows that apply, never before today."""
@@ -108,6 +122,21 @@ def _stricter(role: _Terms, department: _Terms) -> _Terms:
         due_within_days=min(role.due_within_days, department.due_within_days),
         recurrence_months=min(cycles) if cycles else None,
         from_hire_days=department.from_hire_days,
+    )
+
+
+def _with_client(terms: _Terms | None, client: _Terms) -> _Terms:
+    """A client's module on top of what the role and department require: the stricter terms hold."""
+    if terms is None:
+        return client
+    cycles = [m for m in (terms.recurrence_months, client.recurrence_months) if m]
+    return _Terms(
+        course_id=terms.course_id,
+        due_within_days=min(terms.due_within_days, client.due_within_days),
+        recurrence_months=min(cycles) if cycles else None,
+        from_hire_days=terms.from_hire_days,
+        role_counts=terms.role_counts,
+        client_only=terms.client_only,
     )
 
 
@@ -141,6 +170,8 @@ def _plan_for_person(
         due_within = dt.timedelta(days=req.due_within_days)
         if not completed:
             reason = Assignment.NEW_HIRE if not rows else reason_hint or Assignment.ROLE_CHANGE
+            if req.client_only:
+                reason = Assignment.CLIENT
             due = start + due_within
             if reason == Assignment.NEW_HIRE:
                 due = req.first_due(start, person.hire_date, today)  # "within 90 days of hire" (HB 300)
@@ -167,8 +198,10 @@ def _requirements_of(
     person: User,
     requirements_by_role: dict[int, list[Requirement]],
     requirements_by_department: dict[int, list[DepartmentRequirement]],
+    clients: _Clients | None = None,
 ) -> list[_Terms]:
-    """The role's requirements and the department's own, course by course; where both name a course, the stricter."""
+    """The role's requirements, the department's own and those of the clients whose accounts the person works
+    today, course by course; where more than one names a course, the stricter."""
     by_course = {
         r.course_id: _Terms(r.course_id, r.due_within_days, r.recurrence_months)
         for r in requirements_by_role.get(person.workforce_role_id or 0, [])
@@ -176,6 +209,13 @@ def _requirements_of(
     for r in requirements_by_department.get(person.department_id or 0, []):
         terms = _Terms(r.course_id, r.due_within_days, r.recurrence_months, r.due_within_days, role_counts=False)
         by_course[r.course_id] = _stricter(by_course[r.course_id], terms) if r.course_id in by_course else terms
+    for client_id, targets in (clients.targets if clients else {}).items():
+        if not in_scope(targets, person.pk, person.department_id, person.workforce_role_id):
+            continue
+        for c in clients.by_client.get(client_id, []) if clients else []:
+            due = c.client.due_within_days or CLIENT_DUE_WITHIN_DAYS
+            terms = _Terms(c.course_id, due, c.recurrence_months, client_only=True)
+            by_course[c.course_id] = _with_client(by_course.get(c.course_id), terms)
     return list(by_course.values())
 
 
@@ -188,6 +228,7 @@ def _sync_batch(
     reason_hint: str | None,
     actor: User | None,
     dry_run: bool = False,
+    clients: _Clients | None = None,
 ) -> SyncResult:
     rows_by_user: dict[int, list[_Row]] = defaultdict(list)
     for values in Assignment.objects.filter(user__in=[p.pk for p in people]).values_list(
@@ -197,6 +238,7 @@ def _sync_batch(
 
     create: list[Assignment] = []
     cancel_role: list[int] = []
+    cancel_client: list[int] = []
     cancel_leaver: list[int] = []
     for person in people:
         rows = rows_by_user.get(person.pk, [])
@@ -206,31 +248,31 @@ def _sync_batch(
         new, cancelled = _plan_for_person(
             person,
             rows,
-            _requirements_of(person, requirements_by_role, requirements_by_department),
+            _requirements_of(person, requirements_by_role, requirements_by_department, clients),
             material_since,
             today,
             reason_hint,
         )
         create += new
-        cancel_role += cancelled
+        client_rows = {r.id for r in rows if r.reason == Assignment.CLIENT}
+        cancel_client += [i for i in cancelled if i in client_rows]
+        cancel_role += [i for i in cancelled if i not in client_rows]
 
     result = SyncResult()
+    cancelled_ids = sorted(cancel_role + cancel_client + cancel_leaver)
     if dry_run:
         result.created = create
-        result.cancelled_ids = sorted(cancel_role + cancel_leaver)
+        result.cancelled_ids = cancelled_ids
         result.cancelled = len(result.cancelled_ids)
         return result
-    result.cancelled_ids = sorted(cancel_role + cancel_leaver)
+    result.cancelled_ids = cancelled_ids
     now = timezone.now()
     with transaction.atomic():
-        if cancel_role:
-            result.cancelled += Assignment.objects.filter(pk__in=cancel_role, completed_at__isnull=True).update(
-                cancelled_at=now, cancel_reason="No longer required by the person's workforce role or department."
-            )
-        if cancel_leaver:
-            result.cancelled += Assignment.objects.filter(pk__in=cancel_leaver, completed_at__isnull=True).update(
-                cancelled_at=now, cancel_reason="The person left the workforce or has no workforce role."
-            )
+        for ids, why in ((cancel_role, CANCEL_ROLE), (cancel_client, CANCEL_CLIENT), (cancel_leaver, CANCEL_LEAVER)):
+            if ids:
+                result.cancelled += Assignment.objects.filter(pk__in=ids, completed_at__isnull=True).update(
+                    cancelled_at=now, cancel_reason=why
+                )
         if create:
             result.created = Assignment.objects.bulk_create(create)
             audit.record_many(
@@ -248,13 +290,28 @@ def _sync_batch(
                 )
                 for a in result.created
             )
-        if cancel_role or cancel_leaver:
-            audit.record(
-                "assignment.cancelled",
-                actor=actor,
-                data={"assignment_ids": sorted(cancel_role + cancel_leaver)},
-            )
+        if cancelled_ids:
+            audit.record("assignment.cancelled", actor=actor, data={"assignment_ids": cancelled_ids})
     return result
+
+
+@dataclass
+class _Clients:
+    """The active clients' requirements on published courses and the targets in each one's scope today."""
+
+    by_client: dict[int, list[ClientRequirement]]
+    targets: dict[int, set[Target]]
+
+
+def _clients(published: set[int], today: dt.date) -> _Clients:
+    """One query, and a second only when some client requires something."""
+    by_client: dict[int, list[ClientRequirement]] = defaultdict(list)
+    for req in ClientRequirement.objects.filter(
+        course_id__in=published, client__retired_at__isnull=True
+    ).select_related("client", "course"):
+        by_client[req.client_id].append(req)
+    targets = targets_on(scope_rows(list(by_client)), today) if by_client else {}
+    return _Clients(dict(by_client), dict(targets))
 
 
 @dataclass
@@ -265,12 +322,13 @@ class _Rules:
     by_role: dict[int, list[Requirement]]
     by_department: dict[int, list[DepartmentRequirement]]
     material_since: dict[int, dt.datetime]
+    published: set[int] = field(default_factory=set)
 
 
 def _rules(role_id: int | None = None, department_id: int | None = None) -> _Rules:
     """The rules, all of them or only those of one role and one department (for a dry run)."""
     published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
-    rules = _Rules(defaultdict(list), defaultdict(list), {})
+    rules = _Rules(defaultdict(list), defaultdict(list), {}, published)
     requirements = Requirement.objects.filter(course_id__in=published).select_related("course")
     department_requirements = DepartmentRequirement.objects.filter(course_id__in=published).select_related("course")
     if role_id is not None:
@@ -308,6 +366,7 @@ def sync_assignments(
     """
     today = today or timezone.localdate()
     rules = _rules()
+    clients = _clients(rules.published, today)
     if requirements is not None:  # planning a change of the role requirements: these stand for the stored ones
         published = set(CourseVersion.objects.order_by().values_list("course_id", flat=True).distinct())
         rules.by_role = defaultdict(list)
@@ -332,12 +391,20 @@ def sync_assignments(
         batch.append(person)
         if len(batch) >= batch_size:
             result += _sync_batch(
-                batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run
+                batch,
+                rules.by_role,
+                rules.by_department,
+                rules.material_since,
+                today,
+                reason_hint,
+                actor,
+                dry_run,
+                clients,
             )
             batch = []
     if batch:
         result += _sync_batch(
-            batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run
+            batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run, clients
         )
     return result
 
@@ -393,8 +460,10 @@ def assignment_plan(
     if hire_date is not None:
         future.hire_date = hire_date
     rules = _rules(workforce_role_id or 0, future.department_id or 0)
-    requirements = _requirements_of(future, rules.by_role, rules.by_department)
+    clients = _clients(rules.published, today)
+    requirements = _requirements_of(future, rules.by_role, rules.by_department, clients)
     titles = {r.course_id: r.course.title for r in rules.by_role.get(workforce_role_id or 0, [])}
+    titles.update({r.course_id: r.course.title for reqs in clients.by_client.values() for r in reqs})
     titles.update({r.course_id: r.course.title for r in rules.by_department.get(future.department_id or 0, [])})
     material_since = rules.material_since
     history = list(Assignment.objects.filter(user=person).select_related("course").order_by("course__title", "-cycle"))

@@ -209,12 +209,14 @@ class Assignment(models.Model):
     ANNUAL = "annual"
     NEW_VERSION = "new_version"
     MANUAL = "manual"
+    CLIENT = "client"
     REASONS = [
         (NEW_HIRE, "New hire"),
         (ROLE_CHANGE, "Role change"),
         (ANNUAL, "Recurring cycle"),
         (NEW_VERSION, "New material version"),
         (MANUAL, "Assigned by hand"),
+        (CLIENT, "Required by a client's agreement"),
     ]
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
@@ -604,3 +606,141 @@ class PersonState(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.person_id} from {self.valid_from}: {self.reason}"
+
+
+# Clients (covered entities): what each business associate agreement adds, and who works each client's accounts.
+
+
+class Client(models.Model):
+    """A covered entity the company bills for, under a business associate agreement (45 CFR 164.504(e)): the
+    BAA's effective date, the modules it adds (`ClientRequirement`) and, where it asks for one, a shorter window
+    to complete them."""
+
+    name = models.CharField(max_length=200, unique=True)
+    baa_effective_on = models.DateField(
+        "BAA effective on", help_text="The day the business associate agreement took effect."
+    )
+    due_within_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DUE_WITHIN_DAYS)],
+        help_text="The agreement's window to complete its modules, in days; empty: the usual window.",
+    )
+    notes = models.TextField(blank=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="No longer a client: kept for the records, its modules no longer assigned."
+    )
+
+    objects = RetirableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class ClientRequirement(models.Model):
+    """A module the client's agreement adds for everyone who works the client's accounts."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="requirements")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="client_requirements")
+    recurrence_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RECURRENCE_MONTHS)],
+        help_text="Retrain every N months; empty means once.",
+    )
+
+    class Meta:
+        ordering = ["client", "course"]
+        constraints = [models.UniqueConstraint(fields=["client", "course"], name="unique_client_course")]
+
+    def __str__(self) -> str:
+        return f"{self.client} -> {self.course}"
+
+
+class ClientScope(AppendOnlyModel):
+    """Who works a client's accounts, effective-dated and append-only: a department, a workforce role or one
+    person was added to (or removed from) the client's accounts from `valid_from` on. A target is in scope on day
+    D when its latest row with valid_from <= D (ties: the later `recorded_at`, then the higher id) adds it; a
+    person worked the client on D when they, or the department or role they had on D (`PersonState`), were in
+    scope (45 CFR 164.316(b)(2): who had to be trained for which client, on any past day)."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    ACTIONS = [(ADDED, "added"), (REMOVED, "removed")]
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="scope")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    workforce_role = models.ForeignKey(WorkforceRole, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="client_scopes"
+    )
+    action = models.CharField(max_length=10, choices=ACTIONS)
+    valid_from = models.DateField()
+    reason = models.CharField(max_length=200)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "client scope change"
+        ordering = ["client", "valid_from", "recorded_at", "pk"]
+        indexes = [models.Index(fields=["client", "valid_from"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(department__isnull=False, workforce_role__isnull=True, person__isnull=True)
+                    | models.Q(department__isnull=True, workforce_role__isnull=False, person__isnull=True)
+                    | models.Q(department__isnull=True, workforce_role__isnull=True, person__isnull=False)
+                ),
+                name="client_scope_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.target_label} {self.action} from {self.valid_from}"
+
+    @property
+    def target(self) -> tuple[str, int]:
+        """("department" | "workforce_role" | "person", id)."""
+        if self.department_id is not None:
+            return ("department", self.department_id)
+        if self.workforce_role_id is not None:
+            return ("workforce_role", self.workforce_role_id)
+        assert self.person_id is not None
+        return ("person", self.person_id)
+
+    @property
+    def target_label(self) -> str:
+        kind, _ = self.target
+        if kind == "department":
+            return f"department {self.department}"
+        if kind == "workforce_role":
+            return f"role {self.workforce_role}"
+        return f"person {self.person.full_name if self.person else ''}"
+
+
+class ClientAuditor(models.Model):
+    """An auditor account bound to one client (the covered entity's compliance team): it sees only that client's
+    people and packs, until the account's `access_expires_on`."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_auditor")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="auditors")
+    granted_at = models.DateTimeField(default=timezone.now)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["client", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} audits {self.client_id}"

@@ -22,10 +22,16 @@ from django.utils import timezone
 
 from hipaa_training import audit
 
-from .access import is_auditor
+from .access import is_auditor, is_client_auditor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-DEFAULT_ALLOWED = ("account_logout", "mfa_*", "account_reauthenticate", "records:audit_request")
+DEFAULT_ALLOWED = (
+    "account_logout",
+    "mfa_*",
+    "account_reauthenticate",
+    "records:audit_request",
+    "records:audit_client_pack",
+)
 
 
 def _allowed(url_name: str) -> bool:
@@ -56,7 +62,7 @@ class AuditorAccessMiddleware:
                 logout(request)
                 messages.error(request, f"Your access ended on {expires:%B %-d, %Y}. You have been logged out.")
                 return redirect(settings.LOGIN_URL)
-            if request.method not in SAFE_METHODS and is_auditor(user):
+            if request.method not in SAFE_METHODS and (is_auditor(user) or is_client_auditor(user)):
                 name = _url_name(request.path_info)
                 if not _allowed(name):
                     with transaction.atomic():

@@ -24,7 +24,14 @@ from django.urls import reverse
 
 from hipaa_training import audit
 
-from .access import COMPLIANCE_OFFICER, forget_facts, is_privileged, recently_authenticated, request_facts
+from .access import (
+    COMPLIANCE_OFFICER,
+    forget_facts,
+    is_client_auditor,
+    is_privileged,
+    recently_authenticated,
+    request_facts,
+)
 from .models import Organization, SecurityPolicy, User
 from .oidc.mfa import session_has_idp_mfa
 
@@ -34,7 +41,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 def idle_timeout_for(user: Any) -> int:
     """Seconds of inactivity before automatic logoff (164.312(a)(2)(iii)): shorter for privileged accounts."""
-    if is_privileged(user):
+    if is_privileged(user) or is_client_auditor(user):
         return settings.SESSION_IDLE_TIMEOUT_PRIVILEGED
     return settings.SESSION_IDLE_TIMEOUT
 
@@ -43,7 +50,7 @@ def mfa_required(user: Any) -> bool:
     """Privileged accounts always need a second factor; everyone else when the policy says so."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return is_privileged(user) or bool(request_facts(user)["mfa_for_everyone"])
+    return is_privileged(user) or is_client_auditor(user) or bool(request_facts(user)["mfa_for_everyone"])
 
 
 def has_second_factor(user: Any) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from .oidc import setup_views as sso_setup_views
-from .views import bulletins, imports, people, reminders, sso_mapping, workforce_roles
+from .views import bulletins, clients, imports, people, reminders, sso_mapping, workforce_roles
 from .views import settings as settings_views
 
 app_name = "roles"
@@ -44,6 +44,22 @@ urlpatterns = [
         "dashboard/departments/<int:department_id>/retire/",
         workforce_roles.department_retire_view,
         name="department_retire",
+    ),
+    path("dashboard/clients/", clients.client_list, name="clients"),
+    path("dashboard/clients/<int:client_id>/", clients.client_detail, name="client"),
+    path("dashboard/clients/<int:client_id>/requirements/", clients.client_requirement, name="client_requirement"),
+    path(
+        "dashboard/clients/<int:client_id>/requirements/<int:requirement_id>/remove/",
+        clients.client_requirement_remove_view,
+        name="client_requirement_remove",
+    ),
+    path("dashboard/clients/<int:client_id>/scope/", clients.client_scope, name="client_scope"),
+    path("dashboard/clients/<int:client_id>/retire/", clients.client_retire_view, name="client_retire"),
+    path("dashboard/clients/<int:client_id>/auditors/", clients.client_auditors, name="client_auditors"),
+    path(
+        "dashboard/clients/<int:client_id>/auditors/<int:binding_id>/revoke/",
+        clients.client_auditor_revoke_view,
+        name="client_auditor_revoke",
     ),
     path("dashboard/settings/", settings_views.settings_page, name="settings"),
     path("dashboard/settings/sign-in/", settings_views.sign_in_policy, name="settings_sign_in"),

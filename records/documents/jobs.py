@@ -18,10 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hipaa_training import audit
+from roles.models import Client
 
 from ..exports import ExportFilters
 from ..models import ReportJob
 from .bundle import build_bundle
+from .client_pack import build_client_pack
 from .report import render_report
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,14 @@ def report_build(*, job_id: int) -> ReportJob:
     filters = ExportFilters.from_dict(job.filters)
     extra: dict[str, Any] = {}
     try:
-        if job.kind == ReportJob.REPORT:
+        if job.client_id is not None:  # a client's evidence pack: that client's people and period only
+            with tempfile.TemporaryFile() as out:
+                client = Client.objects.get(pk=job.client_id)
+                extra["manifest_sha256"] = build_client_pack(client, filters, out, requested_by=job.requested_by)
+                extra["client"] = client.name
+                out.seek(0)
+                _store(job, content=File(out))
+        elif job.kind == ReportJob.REPORT:
             _store(job, content=render_report(filters, requested_by=job.requested_by))
         else:
             with tempfile.TemporaryFile() as out:

@@ -22,12 +22,20 @@ from hipaa_training import audit
 from roles import access
 from roles.http import AuthenticatedHttpRequest
 
-from ..access import get_report_job_for_user
+from ..access import get_client_for_user, get_report_job_for_user
 from ..exports import EARLIEST_DAY, EXPORTS, ExportFilters
 from ..models import ReportJob
 from ..services import report_request
 
 AUDIT_READERS = (access.AUDITOR, access.COMPLIANCE_OFFICER)
+# A client auditor lands on /audit/ too, sees only their client's pack there, and downloads only what they asked for;
+# every organisation-wide export or report answers them 404.
+WITH_CLIENT_AUDITORS = (*AUDIT_READERS, access.CLIENT_AUDITOR)
+
+
+def _refuse_client_auditor(request: AuthenticatedHttpRequest) -> None:
+    if access.is_client_auditor(request.user):
+        raise Http404("Not part of your client's evidence.")
 
 
 class ExportForm(forms.Form):
@@ -67,8 +75,12 @@ def _jobs(request: AuthenticatedHttpRequest) -> list[ReportJob]:
 
 
 @require_GET
-@access.access_required(*AUDIT_READERS)
+@access.access_required(*WITH_CLIENT_AUDITORS)
 def audit_home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    client_id = access.audited_client_id(request.user)
+    if client_id is not None:
+        client = get_client_for_user(request.user, client_id)
+        return render(request, "records/audit_client.html", {"client": client})
     form = ExportForm(request.GET or None)
     return render(
         request,
@@ -78,9 +90,10 @@ def audit_home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@access.access_required(*AUDIT_READERS)
+@access.access_required(*WITH_CLIENT_AUDITORS)
 @access.reauth_required
 def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
+    _refuse_client_auditor(request)
     export = EXPORTS.get(slug)
     if export is None:
         raise Http404("No such export.")
@@ -107,9 +120,10 @@ def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase
 
 
 @require_POST
-@access.access_required(*AUDIT_READERS)
+@access.access_required(*WITH_CLIENT_AUDITORS)
 @access.reauth_required
 def request_report(request: AuthenticatedHttpRequest) -> HttpResponse:
+    _refuse_client_auditor(request)
     form = RequestForm(request.POST)
     if not form.is_valid():
         messages.error(
@@ -122,7 +136,7 @@ def request_report(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@access.access_required(*AUDIT_READERS)
+@access.access_required(*WITH_CLIENT_AUDITORS)
 @access.reauth_required
 def download_report(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponseBase:
     job = get_report_job_for_user(request.user, job_id)

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from roles.access import is_auditor, is_compliance_officer
+from roles.access import is_auditor, is_client_auditor, is_compliance_officer
 from roles.http import AuthenticatedHttpRequest
 
 from ..selectors import training_for
@@ -19,7 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("account_login")
     if is_compliance_officer(request.user):
         return redirect("records:dashboard")
-    if is_auditor(request.user):
+    if is_auditor(request.user) or is_client_auditor(request.user):
         return redirect("records:audit")
     return redirect("records:training")
 

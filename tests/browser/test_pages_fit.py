@@ -74,6 +74,11 @@ def demo(live_server, settings, tmp_path):
 
     billing = Department.objects.get(name="Billing Operations")
     department_requirement_set(department=billing, course=Course.objects.get(slug="patient-communication"))
+    from roles.clients import client_create, client_requirement_set, client_scope_add
+
+    clinic = client_create(name="Riverside Clinic", baa_effective_on=timezone.localdate() - dt.timedelta(days=200))
+    client_requirement_set(client=clinic, course=Course.objects.get(slug="leadership-oversight"))
+    client_scope_add(client=clinic, department=billing, reason="The Riverside billing contract")
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -83,6 +88,8 @@ def demo(live_server, settings, tmp_path):
                 ("overdue", "/dashboard/overdue/"),
                 ("people-bulk-form", "/dashboard/people/?select=page"),
                 ("department", f"/dashboard/departments/{billing.pk}/"),
+                ("clients", "/dashboard/clients/"),
+                ("client", f"/dashboard/clients/{clinic.pk}/"),
                 ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
             ],
         ),

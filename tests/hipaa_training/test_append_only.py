@@ -112,6 +112,15 @@ def _bulletin_ack(employee):
     return BulletinAcknowledgement.objects.create(bulletin=_bulletin(employee), person=employee)
 
 
+def _client_scope(employee):
+    from roles.models import Client, ClientScope
+
+    client = Client.objects.create(name="Riverside Clinic", baa_effective_on=timezone.localdate())
+    return ClientScope.objects.create(
+        client=client, person=employee, action=ClientScope.ADDED, valid_from=timezone.localdate(), reason="test"
+    )
+
+
 # Tables the catalogue fixture does not fill: how to make one row (table name -> builder taking the employee).
 BUILDERS: dict[str, Callable] = {
     "hipaa_training_auditverification": lambda employee: verification_record(anchor_head=False),
@@ -123,6 +132,7 @@ BUILDERS: dict[str, Callable] = {
     "roles_bulletin": _bulletin,
     "roles_bulletindelivery": _bulletin_delivery,
     "roles_bulletinacknowledgement": _bulletin_ack,
+    "roles_clientscope": _client_scope,
 }
 
 

@@ -83,6 +83,18 @@ def _department_id() -> int:
     return Department.objects.get_or_create(name="Hostile input department")[0].pk
 
 
+def _client_id() -> int:
+    """The first client (a rename by a hostile value that is a fine name keeps it the same client)."""
+    import datetime as dt
+
+    from roles.models import Client
+
+    client = Client.objects.order_by("pk").first()
+    if client is None:
+        client = Client.objects.create(name="Hostile input clinic", baa_effective_on=dt.date(2024, 1, 1))
+    return client.pk
+
+
 def _days_ahead(days: int) -> str:
     import datetime as dt
 
@@ -241,6 +253,64 @@ TARGETS: list[Target] = [
         ("name",),
         lambda c: {"name": "Hostile department"},
         watch=("roles.Department",),
+    ),
+    Target(
+        "roles:clients",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:clients"),
+        ("name", "baa_effective_on", "due_within_days", "notes"),
+        lambda c: {"name": "Hostile clinic", "baa_effective_on": "2024-01-01", "due_within_days": "", "notes": ""},
+        watch=("roles.Client",),
+    ),
+    Target(
+        "roles:client",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:client", _client_id()),
+        ("name", "baa_effective_on", "due_within_days", "notes"),
+        lambda c: {"name": "Hostile clinic 2", "baa_effective_on": "2024-01-01", "due_within_days": "", "notes": ""},
+        watch=("roles.Client",),
+    ),
+    Target(
+        "roles:client_requirement",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:client_requirement", _client_id()),
+        ("course", "recurrence_months"),
+        lambda c: {"course": str(_course_id("leadership-oversight")), "recurrence_months": "12"},
+        watch=("roles.ClientRequirement", "roles.Assignment"),
+    ),
+    Target(
+        "roles:client_scope",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:client_scope", _client_id()),
+        ("action", "department", "workforce_role", "person", "valid_from", "reason"),
+        lambda c: {"action": "add", "person": str(c["employee"].pk), "valid_from": "", "reason": "Hostile input"},
+        watch=("roles.ClientScope", "roles.Assignment"),
+    ),
+    Target(
+        "roles:client_auditors",
+        "compliance_officer",
+        "post",
+        lambda c: _url("roles:client_auditors", _client_id()),
+        ("email", "full_name", "access_expires_on"),
+        lambda c: {
+            "email": "hostile@client.test",
+            "full_name": "Hostile Auditor",
+            "access_expires_on": _days_ahead(30),
+        },
+        watch=("roles.User", "roles.ClientAuditor"),
+    ),
+    Target(
+        "records:client_pack",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:client_pack", _client_id()),
+        ("start", "end"),
+        lambda c: {"start": "", "end": ""},
+        watch=("records.ReportJob",),
     ),
     Target(
         "roles:settings_organization",
@@ -440,4 +510,9 @@ NO_INPUT = {
     # their bad values and stale fingerprints are tested in tests/sso/test_sso_mapping_page.py.
     "roles:settings_sso_edit",
     "roles:settings_sso_delete",
+    # A client's actions on one of its rows: ids only (other clients' rows are 404: tests/roles/test_clients_pages.py).
+    "roles:client_requirement_remove",
+    "roles:client_retire",
+    "roles:client_auditor_revoke",
+    "records:audit_client_pack",  # the same view and form as records:client_pack (a TARGET above)
 }

@@ -4,6 +4,10 @@ ONE table (MATRIX) says what each persona gets. A URL pattern with no entry fail
 cannot go unreviewed. When you add a URL: add its row here (and, for an object URL, an IDOR case below).
 Statuses: 200 page, 302 redirect (for anonymous: to the login), 403 wrong role, 404 not theirs / not there,
 405 wrong method (the page only answers POST).
+
+The client auditor (an auditor bound to one client, here to a client that is not the walk's "Matrix Clinic") gets
+what the employee gets, except where CLIENT_AUDITOR says otherwise: a new row with an employee's 200 must be
+reviewed for them too.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from roles.models import Bulletin, SSOClaimMapping, User
 from tests.records.helpers import assignment_of, take
 from tests.security.urlwalk import Route, fill, walk
 
-PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator")
+PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator", "client_auditor")
+COLUMNS = PERSONAS[:-1]
 
 
 def row(anonymous: int, employee: int, manager: int, compliance_officer: int, auditor: int, administrator: int) -> dict:
-    return dict(zip(PERSONAS, (anonymous, employee, manager, compliance_officer, auditor, administrator), strict=True))
+    return dict(zip(COLUMNS, (anonymous, employee, manager, compliance_officer, auditor, administrator), strict=True))
 
 
 def same(status: int) -> dict:
@@ -73,6 +78,10 @@ MATRIX: dict[str, dict | str] = {
     "records:audit_export": row(302, 403, 403, 200, 200, 403),
     "records:audit_request": same(405),  # POST only (tests/records/test_reports.py)
     "records:audit_download": row(302, 403, 403, 404, 200, 403),
+    # a client's evidence pack (tests/records/test_client_pack.py): officers and administrators for any client; a
+    # client auditor for theirs (tests/security/test_client_auditor.py)
+    "records:client_pack": row(302, 403, 403, 200, 403, 200),
+    "records:audit_client_pack": row(302, 403, 403, 200, 403, 200),
     "roles:import": row(302, 403, 403, 200, 403, 403),
     "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)
@@ -103,6 +112,15 @@ MATRIX: dict[str, dict | str] = {
     "roles:departments": row(302, 403, 403, 200, 403, 200),
     "roles:department_edit": row(302, 403, 403, 200, 403, 200),
     "roles:department_retire": same(405),  # POST only (tests/roles/test_roles_departments.py)
+    # clients (tests/roles/test_clients_pages.py): officers and administrators change them, auditors read them
+    "roles:clients": row(302, 403, 403, 200, 200, 200),
+    "roles:client": row(302, 403, 403, 200, 200, 200),
+    "roles:client_requirement": same(405),  # POST only
+    "roles:client_requirement_remove": same(405),  # POST only
+    "roles:client_scope": same(405),  # POST only
+    "roles:client_retire": same(405),  # POST only
+    "roles:client_auditors": row(302, 403, 403, 200, 403, 200),
+    "roles:client_auditor_revoke": same(405),  # POST only
     # the settings page (its three cases and bad input: tests/roles/test_settings_page.py)
     "roles:settings": row(302, 403, 403, 200, 403, 200),
     "roles:settings_sign_in": same(405),  # POST only
@@ -174,6 +192,31 @@ MATRIX: dict[str, dict | str] = {
 }
 
 
+# The client auditor, where they differ from an employee: nobody's player, certificate or transcript is theirs (404),
+# their /audit/ page is their client's, every organisation-wide export, report and download is 404, another client's
+# pack is 404 (their own: tests/security/test_client_auditor.py), and, having a second factor, the second-factor
+# pages answer them as they answer an auditor.
+CLIENT_AUDITOR: dict[str, int] = {
+    "records:overview": 404,
+    "records:lesson": 404,
+    "records:check": 404,
+    "records:attempt": 404,
+    "records:attest": 404,
+    "records:done": 404,
+    "records:certificate_download": 404,
+    "records:transcript": 404,
+    "records:audit": 200,
+    "records:audit_export": 404,
+    "records:audit_download": 404,
+    "records:client_pack": 404,
+    "records:audit_client_pack": 404,
+    "roles:bulletin": 404,  # the bulletin's audience is the workforce
+    "mfa_reauthenticate": 200,
+    "mfa_activate_totp": 302,
+    "mfa_deactivate_totp": 200,
+}
+
+
 def expected_for(route: Route) -> dict | str | None:
     if route.key in MATRIX:
         return MATRIX[route.key]
@@ -199,7 +242,27 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
         "compliance_officer": compliance_officer,
         "auditor": auditor,
         "administrator": administrator,
+        "client_auditor": _client_auditor(),
     }
+
+
+def _client_auditor() -> User:
+    """An auditor of another client than the walk's Matrix Clinic, with a second factor."""
+    import datetime as dt
+
+    from roles.clients import client_auditor_grant, client_create
+    from tests.conftest import enrol_totp
+
+    own = client_create(name="Own Clinic", baa_effective_on=dt.date(2024, 1, 1))
+    binding = client_auditor_grant(
+        client=own,
+        email="rita@own-clinic.test",
+        full_name="Rita Reviewer",
+        access_expires_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    binding.user.set_password("correct horse battery staple")  # as after following the invitation
+    binding.user.save(update_fields=["password"])
+    return enrol_totp(binding.user)
 
 
 def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> dict[str, str]:
@@ -237,6 +300,12 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
                 claim_value="all-staff", defaults={"access_group": "employee"}
             )
             values[name] = str(mapping.pk)
+        elif name == "client_id":
+            values[name] = str(_matrix_client().pk)
+        elif name == "requirement_id":
+            values[name] = str(_matrix_client().requirements.get().pk)
+        elif name == "binding_id":
+            values[name] = "999999"  # POST only: never reached by a GET
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate
@@ -244,6 +313,20 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
         else:
             values[name] = "not-a-real-key"
     return values
+
+
+def _matrix_client() -> Any:
+    import datetime as dt
+
+    from courses.models import Course
+    from roles.clients import client_create, client_requirement_set
+    from roles.models import Client
+
+    client = Client.objects.filter(name="Matrix Clinic").first()
+    if client is None:
+        client = client_create(name="Matrix Clinic", baa_effective_on=dt.date(2024, 1, 1))
+        client_requirement_set(client=client, course=Course.objects.get(slug="leadership-oversight"))
+    return client
 
 
 ROUTES = list(walk())
@@ -276,6 +359,7 @@ def check_persona(persona: str, people: dict[str, Any]) -> list[str]:
         just_signed_in(client, person)
     for route in ROUTES:
         expected = expected_for(route)
+        want_status: int | None = None
         staff = person is not None and person.is_staff
         if expected == STAFF_ONLY and staff and not route.key.endswith("_changelist"):
             continue  # the admin's own permission checks; only the lists are walked for staff (time)
@@ -288,11 +372,13 @@ def check_persona(persona: str, people: dict[str, Any]) -> list[str]:
             else:
                 ok = got == 302 and "/login/" in response.url
         else:
-            ok = got == expected[persona]
+            if persona == "client_auditor":
+                want_status = CLIENT_AUDITOR.get(route.key, expected["employee"])
+            ok = got == (want_status if want_status is not None else expected[persona])
             if ok and got == 302 and person is None and route.key not in ("home",):
                 ok = "login" in response.url or response.url == "/admin/"  # the admin's own logout
         if not ok:
-            want = expected if isinstance(expected, str) else expected[persona]
+            want = expected if isinstance(expected, str) else want_status or expected[persona]
             wrong.append(f"{persona}: {route.key} {path}: expected {want}, got {got} {getattr(response, 'url', '')}")
     if person is not None and client.session.get("_auth_user_id") != str(person.pk):
         wrong.append(f"{persona}: was signed out during the walk")

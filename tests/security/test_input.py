@@ -166,6 +166,7 @@ def hostile_context(employee, manager, outsider, compliance_officer, auditor, ad
     from tests.records.helpers import assignment_of, take
 
     ReminderPolicy.current()  # the one row exists, as after the first visit
+    hostile._client_id()  # the client the client pages' targets post to exists before the first snapshot
     take(assignment_of(employee))
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     bulletin = bulletin_create(title="Phishing", body="Check.", send_at=timezone.now(), actor=compliance_officer)

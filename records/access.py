@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from courses.models import PolicyVersion
 from roles.access import can_see_all_records, is_manager, is_privileged, require_person_visible
-from roles.models import Assignment, User
+from roles.models import Assignment, PolicyAssignment, User
 
 from .models import Certificate, ReportJob
 
@@ -52,3 +53,24 @@ def get_person_history_for_user(user: User, person_id: int) -> User:
     if is_privileged(user) or (is_manager(user) and person.manager_id == user.pk):
         return person
     raise Http404("No such person.")
+
+
+def get_policy_assignment_for_user(user: User, assignment_id: int) -> PolicyAssignment:
+    """A policy the person is (or was) asked to acknowledge, not cancelled: theirs alone."""
+    return get_object_or_404(
+        PolicyAssignment.objects.select_related("policy_version__policy"),
+        pk=assignment_id,
+        user=user,
+        cancelled_at__isnull=True,
+    )
+
+
+def get_policy_version_for_user(user: User, version_id: int) -> PolicyVersion:
+    """A published policy version: for compliance officers, auditors and administrators, and for anyone asked to
+    acknowledge it."""
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=version_id)
+    if is_privileged(user):
+        return version
+    if PolicyAssignment.objects.filter(policy_version=version, user=user, cancelled_at__isnull=True).exists():
+        return version
+    raise Http404("No such policy.")

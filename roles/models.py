@@ -643,7 +643,11 @@ class PolicyAssignment(models.Model):
     class Meta:
         ordering = ["due_on", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "policy_version"], name="unique_policy_assignment"),
+            models.UniqueConstraint(  # once cancelled (moved out of the audience), the person may be asked again
+                fields=["user", "policy_version"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="unique_live_policy_assignment",
+            ),
         ]
         indexes = [models.Index(fields=["user", "policy"])]
 

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['due_on', 'id'],
                 'indexes': [models.Index(fields=['user', 'policy'], name='roles_polic_user_id_20a970_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'policy_version'), name='unique_policy_assignment')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('cancelled_at__isnull', True)), fields=('user', 'policy_version'), name='unique_live_policy_assignment')],
             },
         ),
     ]

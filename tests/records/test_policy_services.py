@@ -171,3 +171,12 @@ def test_the_engine_runs_in_a_constant_number_of_queries(compliance_officer, dja
         make_person(f"more{n}@example.test", f"More {n}", "intake")
     with django_assert_num_queries(7):
         sync_policy_assignments()
+
+
+def test_a_person_moved_out_and_back_in_is_asked_again(outsider, compliance_officer):
+    version = publish(compliance_officer, roles=("intake",))
+    sync_policy_assignments()
+    person_update(person=outsider, actor=compliance_officer, workforce_role=role("billing"))
+    person_update(person=outsider, actor=compliance_officer, workforce_role=role("intake"))
+    rows = PolicyAssignment.objects.filter(user=outsider, policy_version=version).order_by("pk")
+    assert [a.cancelled_at is None for a in rows] == [False, True]

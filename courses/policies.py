@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +29,28 @@ from .models import Policy, PolicyVersion
 from .signals import policy_version_published
 
 MAX_ACK_WITHIN_DAYS = 365
+TEMPLATES_DIR = Path(__file__).resolve().parent / "policy_templates"
+TEMPLATE_MARK = "Template — adapt before publishing"
+
+
+@dataclass(frozen=True)
+class PolicyTemplate:
+    slug: str
+    title: str
+    body_markdown: str
+
+
+def policy_templates(folder: Path = TEMPLATES_DIR) -> list[PolicyTemplate]:
+    """The starter policies shipped with the product (`policy_templates/*.md`: a `# Title` line, then the text),
+    each marked as a template to adapt before publishing."""
+    templates = []
+    for path in sorted(folder.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        first, _, rest = text.partition("\n")
+        if not first.startswith("# ") or TEMPLATE_MARK not in rest:
+            raise ValueError(f"{path.name}: starts with a '# Title' line and carries the template mark")
+        templates.append(PolicyTemplate(path.stem, first[2:].strip(), rest.strip()))
+    return templates
 
 
 def sha256_hex(data: bytes) -> str:

@@ -74,6 +74,12 @@ def demo(live_server, settings, tmp_path):
 
     billing = Department.objects.get(name="Billing Operations")
     department_requirement_set(department=billing, course=Course.objects.get(slug="patient-communication"))
+    from courses.models import Policy
+    from roles.models import PolicyAssignment
+
+    policy = Policy.objects.order_by("pk").first()
+    assert policy is not None
+    acknowledged = PolicyAssignment.objects.filter(user__email="executive@demo.example", policy=policy).get()
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -84,6 +90,9 @@ def demo(live_server, settings, tmp_path):
                 ("people-bulk-form", "/dashboard/people/?select=page"),
                 ("department", f"/dashboard/departments/{billing.pk}/"),
                 ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
+                ("policies", "/dashboard/policies/"),
+                ("policy", f"/dashboard/policies/{policy.pk}/"),
+                ("policy-publish", f"/dashboard/policies/{policy.pk}/publish/"),
             ],
         ),
         "learner": (
@@ -92,6 +101,7 @@ def demo(live_server, settings, tmp_path):
                 ("training", "/training/"),
                 ("certificates", "/certificates/"),
                 ("done", f"/training/{retrained.pk}/done/"),
+                ("policy-read", f"/policies/{acknowledged.pk}/"),
                 ("verify-superseded", f"/verify/{superseded.code}/"),
             ],
         ),

@@ -250,6 +250,10 @@ class Assignment(models.Model):
     def is_overdue(self, today: dt.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
 
+    @property
+    def title(self) -> str:
+        return self.course.title
+
 
 class SecurityPolicy(models.Model):
     """The organisation's sign-in policy: one row, edited by the compliance officer (in the admin)."""
@@ -465,6 +469,9 @@ class Delivery(models.Model):
         help_text="For digests and bulletins; reminders go to the assignment's person (or manager, officers).",
     )
     bulletin = models.ForeignKey("Bulletin", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
+    policy_assignment = models.ForeignKey(
+        "PolicyAssignment", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
     kind = models.CharField(max_length=20, choices=KINDS)
     period = models.CharField(max_length=20, help_text="Which occurrence: days before due, overdue week, date...")
     created_at = models.DateTimeField(default=timezone.now)
@@ -485,6 +492,11 @@ class Delivery(models.Model):
                 condition=models.Q(assignment__isnull=True),
                 name="unique_delivery_per_recipient",
             ),
+            models.UniqueConstraint(
+                fields=["policy_assignment", "kind", "period"],
+                condition=models.Q(policy_assignment__isnull=False),
+                name="unique_delivery_per_policy_assignment",
+            ),
         ]
         indexes = [
             models.Index(fields=["claimed_at"], condition=models.Q(sent_at__isnull=True), name="delivery_unsent")
@@ -492,6 +504,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.period})"
+
+    @property
+    def item(self) -> Assignment | PolicyAssignment | None:
+        """What a reminder or an escalation is about: a module's assignment, or a policy to acknowledge."""
+        return self.assignment or self.policy_assignment
 
 
 class Bulletin(AppendOnlyModel):
@@ -660,3 +677,7 @@ class PolicyAssignment(models.Model):
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
+
+    @property
+    def title(self) -> str:
+        return f"acknowledge the policy {self.policy.title}"

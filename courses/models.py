@@ -117,3 +117,72 @@ class Choice(AppendOnlyModel):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+# The organisation's policies and procedures (45 CFR 164.530(i)): a policy, and its immutable published versions.
+
+
+class Policy(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    owner = models.CharField(max_length=200, help_text="Who keeps it up to date, e.g. the privacy officer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired: nobody is newly asked to acknowledge it; its records are kept."
+    )
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
+    def current(self) -> PolicyVersionQuerySet:
+        """The newest published version of each policy."""
+        newest = PolicyVersion.objects.filter(policy=models.OuterRef("policy")).order_by("-number").values("pk")[:1]
+        return self.filter(pk=models.Subquery(newest))
+
+    def current_for(self, policy: Policy | int) -> PolicyVersion | None:
+        return self.filter(policy=policy).order_by("-number").first()
+
+
+class PolicyVersion(AppendOnlyModel):
+    """One published text of a policy (Markdown, or an uploaded PDF): never changed once published."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    body_markdown = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="Rendered from the Markdown and sanitised with nh3.")
+    pdf = models.BinaryField(blank=True, default=b"", editable=False)
+    pdf_name = models.CharField(max_length=200, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    content_sha256 = models.CharField(
+        max_length=64, help_text="SHA-256 of exactly what is acknowledged: the Markdown (UTF-8) or the PDF bytes."
+    )
+    effective_on = models.DateField()
+    review_on = models.DateField()
+    change_note = models.TextField()
+    material = models.BooleanField(help_text="A material change asks everyone in the audience to acknowledge again.")
+    ack_within_days = models.PositiveSmallIntegerField(default=30)
+    published_at = models.DateTimeField()
+    published_by_id = models.PositiveIntegerField(null=True, blank=True, help_text="The user who published it.")
+
+    objects = PolicyVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["policy", "number"]
+        constraints = [models.UniqueConstraint(fields=["policy", "number"], name="unique_policy_version")]
+
+    def __str__(self) -> str:
+        return f"{self.policy.title} v{self.number}"
+
+    @property
+    def is_pdf(self) -> bool:
+        return bool(self.pdf_sha256)

@@ -396,6 +396,7 @@ NAV_ITEMS = [
     ("Import", "roles:import", ("compliance officer",)),
     ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
     ("Clients", "roles:clients", ("compliance officer", "administrator", "auditor")),
+    ("Policies", "records:policies", ("compliance officer", "administrator", "auditor")),
     ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer", "client auditor")),
@@ -432,5 +433,8 @@ BULLETIN_ACTIVE_DAYS = env.int("BULLETIN_ACTIVE_DAYS", default=90)
 # Dashboard and workforce import.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES + 65536)
+# Policies: an uploaded policy PDF may be at most this big.
+POLICY_PDF_MAX_BYTES = env.int("POLICY_PDF_MAX_BYTES", default=10 * 1024 * 1024)
+POLICY_REVIEW_WARNING_DAYS = env.int("POLICY_REVIEW_WARNING_DAYS", default=30)
 DASHBOARD_LIST_LIMIT = env.int("DASHBOARD_LIST_LIMIT", default=25)
 NEW_HIRE_WINDOW_DAYS = env.int("NEW_HIRE_WINDOW_DAYS", default=365)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from courses.models import PolicyVersion
 from roles.access import (
     audited_client_id,
     can_see_all_records,
@@ -17,7 +18,7 @@ from roles.access import (
     is_privileged,
     require_person_visible,
 )
-from roles.models import Assignment, Client, User
+from roles.models import Assignment, Client, PolicyAssignment, User
 
 from .models import Certificate, ReportJob
 
@@ -72,3 +73,24 @@ def get_client_for_user(user: User, client_id: int) -> Client:
     if is_client_auditor(user) and audited_client_id(user) != client.pk:
         raise Http404("No such client.")
     return client
+
+
+def get_policy_assignment_for_user(user: User, assignment_id: int) -> PolicyAssignment:
+    """A policy the person is (or was) asked to acknowledge, not cancelled: theirs alone."""
+    return get_object_or_404(
+        PolicyAssignment.objects.select_related("policy_version__policy"),
+        pk=assignment_id,
+        user=user,
+        cancelled_at__isnull=True,
+    )
+
+
+def get_policy_version_for_user(user: User, version_id: int) -> PolicyVersion:
+    """A published policy version: for compliance officers, auditors and administrators, and for anyone asked to
+    acknowledge it."""
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=version_id)
+    if is_privileged(user):
+        return version
+    if PolicyAssignment.objects.filter(policy_version=version, user=user, cancelled_at__isnull=True).exists():
+        return version
+    raise Http404("No such policy.")

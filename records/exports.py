@@ -22,7 +22,7 @@ from django.utils import timezone
 from hipaa_training.models import AuditEvent
 from roles.models import Assignment, BulletinAcknowledgement, BulletinDelivery
 
-from .models import AttestationSignature, QuizAttempt
+from .models import AttestationSignature, PolicyAcknowledgement, QuizAttempt
 from .reports import end_of_day, with_names_on
 
 # The earliest day a filter may name: no training record predates the HIPAA Security Rule (2003), and a day near
@@ -436,6 +436,64 @@ class RowsFunction(Protocol):
     def __call__(self, filters: ExportFilters, people: People = None) -> Iterator[list[Any]]: ...
 
 
+POLICY_ACK_HEADER = [
+    "person",
+    "email",
+    "workforce_role",
+    "policy",
+    "version",
+    "effective_on",
+    "material",
+    "content_sha256",
+    "typed_name",
+    "acknowledged_at",
+    "ip_address",
+    "user_agent",
+]
+
+
+def policy_acknowledgement_rows(filters: ExportFilters, people: People = None) -> Iterator[list[Any]]:
+    """Each acknowledgement of a policy version: the exact text's SHA-256, typed name, time, address, browser."""
+    tz = timezone.get_current_timezone()
+    yield POLICY_ACK_HEADER
+    who = Q(person_id__in=list(people)) if people is not None else Q()
+    qs = (
+        PolicyAcknowledgement.objects.filter(who, _between("acknowledged_at", filters))
+        .order_by("acknowledged_at", "pk")
+        .values_list(
+            "person__full_name",
+            "person__email",
+            "person__workforce_role__name",
+            "version__policy__title",
+            "version__number",
+            "version__effective_on",
+            "version__material",
+            "content_sha256",
+            "typed_name",
+            "acknowledged_at",
+            "ip_address",
+            "user_agent",
+        )
+    )
+    for name, email, role, title, number, effective, material, sha, typed, at, ip, ua in qs.iterator(
+        chunk_size=CHUNK_SIZE
+    ):
+        yield [
+            name,
+            email,
+            role or "",
+            title,
+            number,
+            _day(effective),
+            "yes" if material else "no",
+            sha,
+            typed,
+            _when(at, tz),
+            ip or "",
+            ua,
+        ]
+
+
 @dataclass(frozen=True)
 class Export:
     slug: str
@@ -472,6 +530,13 @@ EXPORTS: dict[str, Export] = {
             "security_reminders.csv",
             reminder_rows,
             "delivered in the range",
+        ),
+        Export(
+            "policy-acknowledgements",
+            "Policy acknowledgements",
+            "policy_acknowledgements.csv",
+            policy_acknowledgement_rows,
+            "acknowledged in the range",
         ),
         Export("audit", "Audit events", "audit_events.csv", audit_rows, "recorded in the range", per_person=False),
     ]

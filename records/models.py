@@ -7,9 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from courses.models import CourseVersion, Lesson
+from courses.models import CourseVersion, Lesson, PolicyVersion
 from hipaa_training.db import AppendOnlyModel
-from roles.models import Assignment
+from roles.models import Assignment, PolicyAssignment
 
 
 class LessonView(models.Model):
@@ -101,6 +101,25 @@ class CertificateRevocation(AppendOnlyModel):
     reason = models.TextField()
     revoked_at = models.DateTimeField(default=timezone.now)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+
+class PolicyAcknowledgement(AppendOnlyModel):
+    """A person read a policy version and acknowledged it, signing with their typed name (45 CFR 164.530(i), (j))."""
+
+    assignment = models.OneToOneField(PolicyAssignment, on_delete=models.PROTECT, related_name="acknowledgement")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
+    content_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the exact text or PDF acknowledged.")
+    typed_name = models.CharField(max_length=200)
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["acknowledged_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.typed_name} acknowledged {self.version_id} at {self.acknowledged_at:%Y-%m-%d %H:%M}"
 
 
 # PDF reports and evidence bundles, built in the background.

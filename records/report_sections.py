@@ -15,13 +15,14 @@ from typing import Any
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from courses.models import CourseVersion
+from courses.models import CourseVersion, PolicyVersion
 from hipaa_training import audit
 from hipaa_training.models import AuditEvent
 from roles.models import Assignment, Bulletin, BulletinAcknowledgement, BulletinDelivery
 
 from . import reports
 from .exports import ExportFilters
+from .models import PolicyAcknowledgement
 
 # How many module columns one table of the role x module grids holds (landscape Letter); more are continued
 # in another table that repeats the role column, so a grid is never cut at the right edge.
@@ -137,6 +138,38 @@ def security_reminders(period: Period) -> list[ReminderRow]:
         )
         for b in bulletins
     ]
+
+
+# --- policies and procedures (45 CFR 164.530(i)-(j)) ---
+
+
+@dataclass
+class PolicySection:
+    versions: list[PolicyVersion]
+    acknowledgements: list[PolicyAcknowledgement]
+
+
+def policies(period: Period) -> PolicySection:
+    """Every policy version published by the end of the period (how many people were asked to acknowledge it and
+    how many did, by then), and each acknowledgement made in the period (2 queries)."""
+    end = reports.end_of_day(period.end)
+    versions = list(
+        PolicyVersion.objects.filter(published_at__lt=end)
+        .select_related("policy")
+        .defer("pdf", "body_markdown", "body_html")
+        .annotate(
+            asked=Count("assignments", filter=Q(assignments__created_at__lt=end), distinct=True),
+            acked=Count("acknowledgements", filter=Q(acknowledgements__acknowledged_at__lt=end), distinct=True),
+        )
+        .order_by("policy__title", "number")
+    )
+    acknowledgements = list(
+        PolicyAcknowledgement.objects.filter(period.q("acknowledged_at"))
+        .select_related("person", "version__policy")
+        .defer("version__pdf", "version__body_markdown", "version__body_html")
+        .order_by("acknowledged_at", "pk")
+    )
+    return PolicySection(versions, acknowledgements)
 
 
 # --- new hires (45 CFR 164.530(b)(2)(i)(B)) ---

@@ -23,7 +23,7 @@ from courses.grading import InvalidAnswers, grade
 from courses.models import CourseVersion, Lesson
 from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
-from roles.models import Assignment, Client, User
+from roles.models import Assignment, Client, PolicyAssignment, User
 
 from .exports import ExportFilters
 from .models import (
@@ -32,6 +32,7 @@ from .models import (
     CertificateRevocation,
     Completion,
     LessonView,
+    PolicyAcknowledgement,
     QuizAttempt,
     ReportJob,
 )
@@ -382,3 +383,58 @@ def report_request(*, kind: str, requested_by: User, filters: ExportFilters, cli
         audit.record(f"{kind}.requested", actor=requested_by, subject=job, data=data)
         send_after_commit(build_report_task, job.pk)
     return job
+
+
+def policy_acknowledge(
+    *,
+    assignment: PolicyAssignment,
+    version_id: int,
+    typed_name: str,
+    ip_address: str | None,
+    user_agent: str,
+    actor: User | None,
+) -> PolicyAcknowledgement:
+    """A person acknowledges the exact version of a policy they were shown, signing with their typed name
+    (documentation of the policies and procedures, 45 CFR 164.530(i)-(j)); nothing is saved if anything is wrong."""
+    with transaction.atomic():
+        assignment = (
+            PolicyAssignment.objects.select_for_update()
+            .select_related("user", "policy_version__policy")
+            .get(pk=assignment.pk)
+        )
+        version = assignment.policy_version
+        if assignment.cancelled_at is not None:
+            raise ValidationError("You are no longer asked to acknowledge this policy.")
+        if assignment.acknowledged_at is not None:
+            raise ValidationError("You have already acknowledged this policy.")
+        if version_id != version.pk:
+            raise ValidationError("This is not the version of the policy you were asked to acknowledge: reload it.")
+        if normalise_name(typed_name) == "" or normalise_name(typed_name) != normalise_name(assignment.user.full_name):
+            raise ValidationError({"typed_name": "Type your full name exactly as it appears on your account."})
+        now = timezone.now()
+        ack = PolicyAcknowledgement.objects.create(
+            assignment=assignment,
+            person=assignment.user,
+            version=version,
+            content_sha256=version.content_sha256,
+            typed_name=" ".join(typed_name.split()),
+            acknowledged_at=now,
+            ip_address=ip_address or None,
+            user_agent=user_agent[:300],
+        )
+        PolicyAssignment.objects.filter(pk=assignment.pk).update(acknowledged_at=now)
+        audit.record(
+            "policy.acknowledged",
+            actor=actor,
+            subject=ack,
+            data={
+                "person": assignment.user.email,
+                "policy": version.policy.slug,
+                "version": version.number,
+                "policy_version_id": version.pk,
+                "content_sha256": ack.content_sha256,
+                "typed_name": ack.typed_name,
+                "ip_address": ack.ip_address,
+            },
+        )
+    return ack

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import audit, certificates, client_pack, dashboard, history, player, training
+from .views import audit, certificates, client_pack, dashboard, history, player, policies, training
 
 app_name = "records"
 
@@ -26,6 +26,14 @@ urlpatterns = [
     path(
         "dashboard/people/<int:person_id>/should-vs-was.csv", history.person_should_vs_was_csv, name="should_vs_was_csv"
     ),
+    path("policies/<int:policy_assignment_id>/", policies.policy_read, name="policy_read"),
+    path("policies/versions/<int:version_id>/document.pdf", policies.policy_pdf, name="policy_pdf"),
+    path("dashboard/policies/", policies.policy_list, name="policies"),
+    path("dashboard/policies/new/", policies.policy_new, name="policy_new"),
+    path("dashboard/policies/<int:policy_id>/", policies.policy_detail, name="policy_detail"),
+    path("dashboard/policies/<int:policy_id>/audience/", policies.policy_audience, name="policy_audience"),
+    path("dashboard/policies/<int:policy_id>/publish/", policies.policy_publish, name="policy_publish"),
+    path("dashboard/policies/versions/<int:version_id>/", policies.policy_version, name="policy_version"),
     path("audit/", audit.audit_home, name="audit"),
     path("audit/clients/<int:client_id>/pack/", client_pack.client_pack, name="audit_client_pack"),
     path("dashboard/clients/<int:client_id>/pack/", client_pack.client_pack, name="client_pack"),

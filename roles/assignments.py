@@ -39,11 +39,11 @@ from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from courses.models import CourseVersion
+from courses.models import CourseVersion, PolicyVersion
 from hipaa_training import audit
 
 from .client_scope import Target, in_scope, scope_rows, targets_on
-from .models import Assignment, ClientRequirement, DepartmentRequirement, Requirement, User
+from .models import Assignment, ClientRequirement, DepartmentRequirement, PolicyAssignment, Requirement, User
 
 BATCH_SIZE = 500
 CLIENT_DUE_WITHIN_DAYS = 30  # a client's module when its agreement sets no window: the usual window of a role
@@ -406,6 +406,10 @@ def sync_assignments(
         result += _sync_batch(
             batch, rules.by_role, rules.by_department, rules.material_since, today, reason_hint, actor, dry_run, clients
         )
+    if not dry_run:  # policies to acknowledge come with the modules (a new hire, a role change, a leaver)
+        policy_hint = PolicyAssignment.ROLE_CHANGE if reason_hint == Assignment.ROLE_CHANGE else None
+        policy_people = people.all() if isinstance(people, QuerySet) else people
+        sync_policy_assignments(people=policy_people, today=today, reason_hint=policy_hint, actor=actor)
     return result
 
 
@@ -518,3 +522,165 @@ def assignment_plan(
                 )
             )
     return plan
+
+
+# Policies: the same engine asks each person to acknowledge the policies of their audience.
+
+
+@dataclass(frozen=True)
+class _PolicyRules:
+    """Per policy: its audience (everyone, or role ids), the version to ask for (the newest) and the lowest
+    version number that still counts (the newest material one): acknowledging an older text asks again."""
+
+    everyone: dict[int, bool]
+    roles: dict[int, set[int]]
+    current: dict[int, tuple[int, int, int]]  # policy id -> (version id, number, ack_within_days)
+    counts_from: dict[int, int]  # policy id -> the number of its newest material version
+
+
+def _policy_rules() -> _PolicyRules:
+    """Three queries, whatever the number of policies."""
+    from .models import PolicyAudience
+
+    current: dict[int, tuple[int, int, int]] = {}
+    counts_from: dict[int, int] = {}
+    for pk, policy_id, number, material, days in (
+        PolicyVersion.objects.filter(policy__retired_at__isnull=True)
+        .order_by("policy_id", "number")
+        .values_list("pk", "policy_id", "number", "material", "ack_within_days")
+    ):
+        current[policy_id] = (pk, number, days)
+        if material or number == 1:
+            counts_from[policy_id] = number
+    everyone: dict[int, bool] = {}
+    roles: dict[int, set[int]] = defaultdict(set)
+    for audience in PolicyAudience.objects.filter(policy_id__in=current).prefetch_related("roles"):
+        everyone[audience.policy_id] = audience.everyone
+        roles[audience.policy_id] = {r.pk for r in audience.roles.all()}
+    return _PolicyRules(everyone, roles, current, counts_from)
+
+
+def policies_of(person: User, rules: _PolicyRules) -> set[int]:
+    """The published policies whose audience includes `person` (none for a leaver or someone without a role)."""
+    if not person.is_active or person.terminated_on is not None or person.workforce_role_id is None:
+        return set()
+    return {
+        policy_id
+        for policy_id in rules.everyone
+        if rules.everyone[policy_id] or person.workforce_role_id in rules.roles.get(policy_id, set())
+    }
+
+
+@dataclass
+class PolicySyncResult:
+    created: list[PolicyAssignment] = field(default_factory=list)
+    cancelled: int = 0
+
+
+def _sync_policy_batch(
+    people: list[User], rules: _PolicyRules, today: dt.date, reason_hint: str | None, actor: User | None
+) -> PolicySyncResult:
+    rows: dict[int, dict[int, list[tuple[int, int, bool, bool]]]] = defaultdict(lambda: defaultdict(list))
+    for pk, user_id, policy_id, number, acked, cancelled in PolicyAssignment.objects.filter(
+        user__in=[p.pk for p in people]
+    ).values_list("pk", "user_id", "policy_id", "policy_version__number", "acknowledged_at", "cancelled_at"):
+        rows[user_id][policy_id].append((pk, number, acked is not None, cancelled is not None))
+    create: list[PolicyAssignment] = []
+    superseded: list[int] = []
+    out_of_audience: list[int] = []
+    for person in people:
+        wanted = policies_of(person, rules)
+        mine = rows.get(person.pk, {})
+        for policy_id, history in mine.items():
+            if policy_id not in wanted:
+                out_of_audience += [pk for pk, _, acked, cancelled in history if not acked and not cancelled]
+        start = max(today, person.hire_date or today)
+        for policy_id in wanted:
+            history = mine.get(policy_id, [])
+            live = [(pk, number, acked) for pk, number, acked, cancelled in history if not cancelled]
+            if any(number >= rules.counts_from[policy_id] for _, number, _ in live):
+                continue  # acknowledged, or asked for, a version that still counts
+            superseded += [pk for pk, _, acked in live if not acked]
+            if history:
+                reason = PolicyAssignment.NEW_VERSION
+            else:
+                reason = reason_hint or (PolicyAssignment.NEW_HIRE if not mine else PolicyAssignment.AUDIENCE)
+            version_id, _, days = rules.current[policy_id]
+            create.append(
+                PolicyAssignment(
+                    user=person,
+                    policy_id=policy_id,
+                    policy_version_id=version_id,
+                    reason=reason,
+                    assigned_on=start,
+                    due_on=start + dt.timedelta(days=days),
+                )
+            )
+    result = PolicySyncResult()
+    now = timezone.now()
+    with transaction.atomic():
+        for ids, why in (
+            (superseded, "A material new version of the policy replaces it."),
+            (out_of_audience, "The person is no longer in the policy's audience."),
+        ):
+            if ids:
+                result.cancelled += PolicyAssignment.objects.filter(pk__in=ids, acknowledged_at__isnull=True).update(
+                    cancelled_at=now, cancel_reason=why
+                )
+        if superseded or out_of_audience:
+            audit.record(
+                "policy_assignment.cancelled",
+                actor=actor,
+                data={"assignment_ids": sorted(superseded + out_of_audience)},
+            )
+        if create:
+            result.created = PolicyAssignment.objects.bulk_create(create)
+            audit.record_many(
+                audit.Event(
+                    "policy_assignment.created",
+                    actor=actor,
+                    subject=("roles.policyassignment", a.pk) if a.pk else None,
+                    data={
+                        "person": a.user.email,
+                        "policy_id": a.policy_id,
+                        "policy_version_id": a.policy_version_id,
+                        "reason": a.reason,
+                        "due_on": a.due_on.isoformat(),
+                    },
+                )
+                for a in result.created
+            )
+    return result
+
+
+def sync_policy_assignments(
+    *,
+    people: QuerySet[User] | Iterable[User] | None = None,
+    today: dt.date | None = None,
+    reason_hint: str | None = None,
+    actor: User | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> PolicySyncResult:
+    """Ask everyone in each published policy's audience to acknowledge its current version (a new hire, a person
+    moved into an audience role, a material new version), and cancel what nobody must acknowledge any more
+    (45 CFR 164.530(b)(2)(i)(B)-(C), 164.530(i)). A non-material version asks nobody again. Safe to run twice."""
+    today = today or timezone.localdate()
+    rules = _policy_rules()
+    if people is None:
+        people = User.objects.all()
+    if isinstance(people, QuerySet):
+        people = people.order_by("pk")
+    result = PolicySyncResult()
+    batch: list[User] = []
+    for person in people.iterator(chunk_size=batch_size) if isinstance(people, QuerySet) else people:
+        batch.append(person)
+        if len(batch) >= batch_size:
+            done = _sync_policy_batch(batch, rules, today, reason_hint, actor)
+            result.created += done.created
+            result.cancelled += done.cancelled
+            batch = []
+    if batch:
+        done = _sync_policy_batch(batch, rules, today, reason_hint, actor)
+        result.created += done.created
+        result.cancelled += done.cancelled
+    return result

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from courses.models import Course
+from courses.models import Course, Policy, PolicyVersion
 from hipaa_training.db import AppendOnlyModel
 
 MAX_DUE_WITHIN_DAYS = 365
@@ -261,6 +261,10 @@ class Assignment(models.Model):
     def is_overdue(self, today: dt.date | None = None) -> bool:
         return self.is_open and self.due_on < (today or timezone.localdate())
 
+    @property
+    def title(self) -> str:
+        return self.course.title
+
 
 class SecurityPolicy(models.Model):
     """The organisation's sign-in policy: one row, edited by the compliance officer (in the admin)."""
@@ -476,6 +480,9 @@ class Delivery(models.Model):
         help_text="For digests and bulletins; reminders go to the assignment's person (or manager, officers).",
     )
     bulletin = models.ForeignKey("Bulletin", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
+    policy_assignment = models.ForeignKey(
+        "PolicyAssignment", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
     kind = models.CharField(max_length=20, choices=KINDS)
     period = models.CharField(max_length=20, help_text="Which occurrence: days before due, overdue week, date...")
     created_at = models.DateTimeField(default=timezone.now)
@@ -496,6 +503,11 @@ class Delivery(models.Model):
                 condition=models.Q(assignment__isnull=True),
                 name="unique_delivery_per_recipient",
             ),
+            models.UniqueConstraint(
+                fields=["policy_assignment", "kind", "period"],
+                condition=models.Q(policy_assignment__isnull=False),
+                name="unique_delivery_per_policy_assignment",
+            ),
         ]
         indexes = [
             models.Index(fields=["claimed_at"], condition=models.Q(sent_at__isnull=True), name="delivery_unsent")
@@ -503,6 +515,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.period})"
+
+    @property
+    def item(self) -> Assignment | PolicyAssignment | None:
+        """What a reminder or an escalation is about: a module's assignment, or a policy to acknowledge."""
+        return self.assignment or self.policy_assignment
 
 
 class Bulletin(AppendOnlyModel):
@@ -744,3 +761,76 @@ class ClientAuditor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} audits {self.client_id}"
+
+
+# Policies and procedures: who must acknowledge each policy, and each person's obligation to.
+
+
+class PolicyAudience(models.Model):
+    """Who a policy is for: the whole workforce, or the workforce roles chosen."""
+
+    policy = models.OneToOneField(Policy, on_delete=models.CASCADE, related_name="audience")
+    everyone = models.BooleanField(default=True, help_text="The whole workforce; otherwise only the roles chosen.")
+    roles = models.ManyToManyField(WorkforceRole, blank=True, related_name="policies")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Audience of {self.policy_id}"
+
+
+class PolicyAssignmentQuerySet(models.QuerySet["PolicyAssignment"]):
+    def open(self) -> PolicyAssignmentQuerySet:
+        return self.filter(acknowledged_at__isnull=True, cancelled_at__isnull=True)
+
+
+class PolicyAssignment(models.Model):
+    """One person asked to read and acknowledge one version of a policy, by a due date."""
+
+    AUDIENCE = "audience"
+    NEW_HIRE = "new_hire"
+    ROLE_CHANGE = "role_change"
+    NEW_VERSION = "new_version"
+    REASONS = [
+        (AUDIENCE, "Published to their role"),
+        (NEW_HIRE, "New hire"),
+        (ROLE_CHANGE, "Role change"),
+        (NEW_VERSION, "New material version"),
+    ]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="policy_assignments")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="assignments")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="assignments")
+    reason = models.CharField(max_length=20, choices=REASONS)
+    assigned_on = models.DateField()
+    due_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, help_text="Set by the acknowledgement record.")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+
+    objects = PolicyAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(  # once cancelled (moved out of the audience), the person may be asked again
+                fields=["user", "policy_version"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="unique_live_policy_assignment",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "policy"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: policy version {self.policy_version_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None and self.cancelled_at is None
+
+    def is_overdue(self, today: dt.date | None = None) -> bool:
+        return self.is_open and self.due_on < (today or timezone.localdate())
+
+    @property
+    def title(self) -> str:
+        return f"acknowledge the policy {self.policy.title}"

@@ -7,12 +7,12 @@ from django.db.models import Q
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from courses.models import CourseVersion
-from courses.signals import version_published
+from courses.models import CourseVersion, PolicyVersion
+from courses.signals import policy_version_published, version_published
 
 from .access import ACCESS_GROUPS, COMPLIANCE_OFFICER
-from .assignments import sync_assignments
-from .models import User
+from .assignments import sync_assignments, sync_policy_assignments
+from .models import PolicyAssignment, User
 
 
 @receiver(version_published, dispatch_uid="retrain_on_material_version")
@@ -21,6 +21,13 @@ def _retrain_on_material_version(sender: Any, version: CourseVersion, **kwargs: 
         required = Q(workforce_role__requirements__course=version.course_id)
         required |= Q(department__requirements__course=version.course_id)
         sync_assignments(people=User.objects.filter(required).distinct())
+
+
+@receiver(policy_version_published, dispatch_uid="ask_policy_audience")
+def _ask_policy_audience(sender: Any, version: PolicyVersion, **kwargs: Any) -> None:
+    if version.material or version.number == 1:  # a non-material version asks nobody again
+        people = User.objects.filter(workforce_role__isnull=False)
+        sync_policy_assignments(people=people, reason_hint=PolicyAssignment.AUDIENCE)
 
 
 @receiver(post_migrate, dispatch_uid="ensure_access_groups")

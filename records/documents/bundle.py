@@ -10,6 +10,8 @@ Layout:
   roles/grid_changes.csv       every change to roles and requirements from the audit trail: who, what, when
   certificates/<code>.pdf      every certificate issued in the range
   courses/<slug>/v<n>/...      the content of each course version taught: course.json, lessons/*.md, questions.json
+  policies/<slug>/v<n>/...     each policy version acknowledged in the range, and each current one: policy.json and
+                               exactly what was acknowledged (policy.md or policy.pdf, whose SHA-256 is content_sha256)
   audit/chain_head.json        the audit chain head and its signed anchor (null until one exists)
 """
 
@@ -28,7 +30,7 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from courses.models import CourseVersion
+from courses.models import CourseVersion, PolicyVersion
 from hipaa_training import audit
 from roles.grid import change_log, grid_rows
 from roles.models import Requirement, User
@@ -36,7 +38,7 @@ from roles.organization import organization_name
 
 from .. import reports
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
-from ..models import AttestationSignature, Certificate, Completion, QuizAttempt
+from ..models import AttestationSignature, Certificate, Completion, PolicyAcknowledgement, QuizAttempt
 from .report import render_report
 
 MANIFEST = "manifest.json"
@@ -139,6 +141,44 @@ def _add_course_version(writer: _Writer, version: CourseVersion) -> None:
     )
 
 
+def _policy_versions(filters: ExportFilters) -> Iterable[PolicyVersion]:
+    """Policy versions acknowledged in the range, and the current version of every policy (one query)."""
+    acknowledged = PolicyAcknowledgement.objects.filter(_between("acknowledged_at", filters)).values("version_id")
+    before = reports.end_of_day(filters.upper) if filters.upper else None
+    current = PolicyVersion.objects.current()
+    if before is not None:
+        current = current.filter(published_at__lt=before)
+    wanted = PolicyVersion.objects.filter(pk__in=acknowledged) | PolicyVersion.objects.filter(
+        pk__in=current.values("pk")
+    )
+    return wanted.select_related("policy").order_by("policy__slug", "number").iterator(chunk_size=50)
+
+
+def _add_policy_version(writer: _Writer, version: PolicyVersion) -> None:
+    base = f"policies/{version.policy.slug}/v{version.number}"
+    document = f"{base}/policy.pdf" if version.is_pdf else f"{base}/policy.md"
+    writer.add(
+        f"{base}/policy.json",
+        _json(
+            {
+                "policy": version.policy.slug,
+                "title": version.policy.title,
+                "owner": version.policy.owner,
+                "version": version.number,
+                "published_at": version.published_at,
+                "effective_on": version.effective_on,
+                "review_on": version.review_on,
+                "material_change": version.material,
+                "change_note": version.change_note,
+                "acknowledge_within_days": version.ack_within_days,
+                "document": document.rsplit("/", 1)[1],
+                "content_sha256": version.content_sha256,
+            }
+        ),
+    )
+    writer.add(document, bytes(version.pdf) if version.is_pdf else version.body_markdown.encode("utf-8"))
+
+
 def chain_head() -> dict[str, Any]:
     head = audit.head()
     anchor = reports.latest_anchor()
@@ -173,6 +213,8 @@ def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User |
                 missing.append(cert["code"])
         for version in _versions_taught(filters):
             _add_course_version(writer, version)
+        for policy_version in _policy_versions(filters):
+            _add_policy_version(writer, policy_version)
         head = chain_head()
         writer.add("audit/chain_head.json", _json(head))
         writer.add(

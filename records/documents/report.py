@@ -84,6 +84,7 @@ def report_context(filters: ExportFilters, *, requested_by: User | None = None) 
         "new_hire_window": report_sections.new_hire_window(period),
         "new_hire_rows": report_sections.new_hires(period),
         "retraining_versions": report_sections.retraining(period),
+        "policy_section": report_sections.policies(period),
     }
 
 

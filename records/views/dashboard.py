@@ -17,6 +17,7 @@ from roles.http import AuthenticatedHttpRequest
 from .. import reports
 from ..access import get_person_for_user
 from ..exports import EARLIEST_DAY
+from ..policy_reports import acknowledgements_of, policy_rows
 
 
 class FilterForm(forms.Form):
@@ -71,7 +72,15 @@ def _page(request: HttpRequest, template: str, *, manager_id: int | None = None,
 @require_GET
 @access.access_required(access.COMPLIANCE_OFFICER)
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return _page(request, "records/dashboard.html", scope="workforce")
+    rows = policy_rows()
+    today = timezone.localdate()
+    return _page(
+        request,
+        "records/dashboard.html",
+        scope="workforce",
+        policy_rows=rows,
+        policies_review_due=[r for r in rows if r.review_due(today) and not r.policy.is_retired],
+    )
 
 
 LIST_TITLES = {"overdue": "Overdue training", "due-soon": "Training due in the next 30 days"}
@@ -125,6 +134,7 @@ def person_transcript(request: AuthenticatedHttpRequest, person_id: int) -> Http
         {
             "person": person,
             "rows": reports.transcript(person),
+            "policy_acknowledgements": acknowledgements_of(person),
             "today": timezone.localdate(),
             "can_nudge": access.is_compliance_officer(request.user) and person.is_active,
             "can_compare": access.is_privileged(request.user)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from roles.access import is_auditor, is_client_auditor, is_compliance_officer
 from roles.http import AuthenticatedHttpRequest
 
+from ..policy_reports import policies_to_acknowledge
 from ..selectors import training_for
 
 
@@ -27,4 +28,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def training(request: AuthenticatedHttpRequest) -> HttpResponse:
     groups = training_for(request.user)
-    return render(request, "records/training.html", {"groups": groups, "today": timezone.localdate()})
+    return render(
+        request,
+        "records/training.html",
+        {"groups": groups, "policies": policies_to_acknowledge(request.user), "today": timezone.localdate()},
+    )

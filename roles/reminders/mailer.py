@@ -28,7 +28,7 @@ from django.utils.html import escape
 from hipaa_training import audit
 
 from ..access import COMPLIANCE_OFFICER
-from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, User
+from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, PolicyAssignment, User
 from ..organization import organization_name
 
 logger = logging.getLogger(__name__)
@@ -170,10 +170,19 @@ SUBJECTS = {
 }
 
 
-def _assignment(row: Delivery) -> Assignment:
-    """The assignment a reminder or an escalation is about (every kind but digest markers and bulletins)."""
-    assert row.assignment is not None, f"delivery {row.pk} ({row.kind}) has no assignment"
-    return row.assignment
+POLICY_SUBJECTS = {
+    Delivery.BEFORE_DUE: "Reminder: please acknowledge {policy} by {due}",
+    Delivery.DUE: "Due today: acknowledge {policy}",
+    Delivery.OVERDUE: "Overdue: acknowledging {policy} was due on {due}",
+}
+
+
+def _assignment(row: Delivery) -> Assignment | PolicyAssignment:
+    """What a reminder or an escalation is about (every kind but digest markers and bulletins): a module's
+    assignment or a policy to acknowledge."""
+    item = row.item
+    assert item is not None, f"delivery {row.pk} ({row.kind}) has no assignment"
+    return item
 
 
 def _recipient(row: Delivery) -> User:
@@ -219,10 +228,16 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
             managers[_assignment(row).user.manager_id].append(row)
         elif row.kind == Delivery.OFFICER:
             to_officers.append(row)
+        elif row.policy_assignment is not None:
+            p = row.policy_assignment
+            subject = POLICY_SUBJECTS[row.kind].format(policy=p.policy.title, due=f"{p.due_on:%B} {p.due_on.day}")
+            context = {"person": p.user, "assignment": p, "kind": row.kind, "today": timezone.localdate()}
+            messages.append(_Message([row], [email(subject, [p.user.email], "policy_reminder", context, [row])]))
         elif _assignment(row).user.reminder_digest and row.kind != Delivery.NUDGE:
             digests[_assignment(row).user_id].append(row)
         else:
-            a = _assignment(row)
+            a = row.assignment
+            assert a is not None
             subject = SUBJECTS[row.kind].format(course=a.course.title, due=f"{a.due_on:%B} {a.due_on.day}")
             rendered = renderer.reminder(a.user, a, row.kind, today)
             messages.append(
@@ -350,7 +365,14 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
         return result  # nothing left, or another run took the claim over
     rows = list(
         Delivery.objects.filter(claim=token, sent_at__isnull=True)
-        .select_related("assignment__user__manager", "assignment__course", "recipient", "bulletin")
+        .select_related(
+            "assignment__user__manager",
+            "assignment__course",
+            "policy_assignment__user__manager",
+            "policy_assignment__policy",
+            "recipient",
+            "bulletin",
+        )
         .order_by("pk")
     )
     officers: list[User] = []

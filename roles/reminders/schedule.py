@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import Assignment, Delivery, ReminderPolicy, User
+from ..models import Assignment, Delivery, PolicyAssignment, ReminderPolicy, User
 from .claims import claim_rows, deliveries_resume, new_token
 from .mailer import Lease, SendResult, send_claimed
 
@@ -51,35 +51,54 @@ def escalation_period(today: dt.date) -> str:
 
 @dataclass(frozen=True)
 class _Due:
-    assignment_id: int
+    assignment_id: int  # a module's Assignment, or with `policy` a PolicyAssignment (a policy to acknowledge)
     user_id: int
     kind: str
     period: str
     manager_id: int | None = None
+    policy: bool = False
+
+    def claim(self, token: str, now: dt.datetime) -> Delivery:
+        if self.policy:
+            return Delivery(
+                policy_assignment_id=self.assignment_id, kind=self.kind, period=self.period, claim=token, claimed_at=now
+            )
+        return Delivery(
+            assignment_id=self.assignment_id, kind=self.kind, period=self.period, claim=token, claimed_at=now
+        )
 
 
 def _due_rows(
-    chunk: list[tuple[int, int, dt.date, int | None]], policy: ReminderPolicy, today: dt.date, kinds: set[str]
+    chunk: list[tuple[int, int, dt.date, int | None]],
+    policy: ReminderPolicy,
+    today: dt.date,
+    kinds: set[str],
+    *,
+    policies: bool = False,
 ) -> list[_Due]:
     rows = []
     week = escalation_period(today)
     for assignment_id, user_id, due_on, manager_id in chunk:
         occurrence = personal_occurrence(policy, due_on, today)
         if occurrence and occurrence[0] in kinds:
-            rows.append(_Due(assignment_id, user_id, *occurrence))
+            rows.append(_Due(assignment_id, user_id, *occurrence, policy=policies))
         late = (today - due_on).days
         if Delivery.MANAGER in kinds and manager_id and late >= policy.manager_after_days:
-            rows.append(_Due(assignment_id, user_id, Delivery.MANAGER, week, manager_id))
+            rows.append(_Due(assignment_id, user_id, Delivery.MANAGER, week, manager_id, policy=policies))
         if Delivery.OFFICER in kinds and late >= policy.officer_after_days:
-            rows.append(_Due(assignment_id, user_id, Delivery.OFFICER, week))
+            rows.append(_Due(assignment_id, user_id, Delivery.OFFICER, week, policy=policies))
     return rows
 
 
-def _open_assignments(horizon: dt.date, batch_size: int) -> Iterator[list[tuple[int, int, dt.date, int | None]]]:
-    """Open assignments of active people due by `horizon`, in batches of about `batch_size` that end on a
-    person (keyset pagination on the person: one query each), so a person's reminders are claimed together."""
+def _open_assignments(
+    horizon: dt.date, batch_size: int, *, policies: bool = False
+) -> Iterator[list[tuple[int, int, dt.date, int | None]]]:
+    """Open assignments (with `policies`, policies to acknowledge) of active people due by `horizon`, in batches
+    of about `batch_size` that end on a person (keyset pagination on the person: one query each), so a person's
+    reminders are claimed together."""
+    model: type[Assignment] | type[PolicyAssignment] = PolicyAssignment if policies else Assignment
     qs = (
-        Assignment.objects.open()
+        model.objects.open()
         .filter(user__is_active=True, user__terminated_on__isnull=True, due_on__lte=horizon)
         .order_by("user_id", "pk")
         .values_list("pk", "user_id", "due_on", "user__manager_id")
@@ -187,6 +206,14 @@ def claim_due(*, today: dt.date, kinds: set[str], batch_size: int) -> list[str]:
             with transaction.atomic():  # a digest marker and the reminders it carries, or neither
                 if claim_rows(_personal_claims(personal, today, token, now), token):
                     tokens.append(token)
+    for chunk in _open_assignments(horizon, batch_size, policies=True):  # policies to acknowledge: the same calendar
+        due = _due_rows(chunk, policy, today, kinds, policies=True)
+        escalations += [d for d in due if d.kind in ESCALATIONS]
+        personal = [d for d in due if d.kind not in ESCALATIONS]
+        if personal:  # one message each: a digest carries modules only
+            token, now = new_token(), timezone.now()
+            if claim_rows([d.claim(token, now) for d in personal], token):
+                tokens.append(token)
     to_managers = sorted((d for d in escalations if d.kind == Delivery.MANAGER), key=lambda d: d.manager_id or 0)
     for team in _teams(to_managers, batch_size):
         tokens += _claim_escalations(team)
@@ -211,9 +238,7 @@ def _claim_escalations(due: list[_Due]) -> list[str]:
     if not due:
         return []
     token, now = new_token(), timezone.now()
-    claims = [
-        Delivery(assignment_id=d.assignment_id, kind=d.kind, period=d.period, claim=token, claimed_at=now) for d in due
-    ]
+    claims = [d.claim(token, now) for d in due]
     return [token] if claim_rows(claims, token) else []
 
 

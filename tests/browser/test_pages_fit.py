@@ -79,6 +79,12 @@ def demo(live_server, settings, tmp_path):
     clinic = client_create(name="Riverside Clinic", baa_effective_on=timezone.localdate() - dt.timedelta(days=200))
     client_requirement_set(client=clinic, course=Course.objects.get(slug="leadership-oversight"))
     client_scope_add(client=clinic, department=billing, reason="The Riverside billing contract")
+    from courses.models import Policy
+    from roles.models import PolicyAssignment
+
+    policy = Policy.objects.order_by("pk").first()
+    assert policy is not None
+    acknowledged = PolicyAssignment.objects.filter(user__email="executive@demo.example", policy=policy).get()
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -91,6 +97,9 @@ def demo(live_server, settings, tmp_path):
                 ("clients", "/dashboard/clients/"),
                 ("client", f"/dashboard/clients/{clinic.pk}/"),
                 ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
+                ("policies", "/dashboard/policies/"),
+                ("policy", f"/dashboard/policies/{policy.pk}/"),
+                ("policy-publish", f"/dashboard/policies/{policy.pk}/publish/"),
             ],
         ),
         "learner": (
@@ -99,6 +108,7 @@ def demo(live_server, settings, tmp_path):
                 ("training", "/training/"),
                 ("certificates", "/certificates/"),
                 ("done", f"/training/{retrained.pk}/done/"),
+                ("policy-read", f"/policies/{acknowledged.pk}/"),
                 ("verify-superseded", f"/verify/{superseded.code}/"),
             ],
         ),

@@ -121,6 +121,28 @@ def _client_scope(employee):
     )
 
 
+def _policy_version(employee):
+    from courses.models import PolicyVersion
+    from tests.records.policy_helpers import publish
+
+    if PolicyVersion.objects.exists():
+        return PolicyVersion.objects.first()
+    return publish(None)
+
+
+def _policy_ack(employee):
+    from records.models import PolicyAcknowledgement
+    from roles.assignments import sync_policy_assignments
+    from roles.models import PolicyAssignment
+
+    version = _policy_version(employee)
+    sync_policy_assignments(people=[employee])
+    assignment = PolicyAssignment.objects.get(user=employee, policy_version=version)
+    return PolicyAcknowledgement.objects.create(
+        assignment=assignment, person=employee, version=version, content_sha256="0" * 64, typed_name="Eve Evidence"
+    )
+
+
 # Tables the catalogue fixture does not fill: how to make one row (table name -> builder taking the employee).
 BUILDERS: dict[str, Callable] = {
     "hipaa_training_auditverification": lambda employee: verification_record(anchor_head=False),
@@ -133,6 +155,8 @@ BUILDERS: dict[str, Callable] = {
     "roles_bulletindelivery": _bulletin_delivery,
     "roles_bulletinacknowledgement": _bulletin_ack,
     "roles_clientscope": _client_scope,
+    "courses_policyversion": _policy_version,
+    "records_policyacknowledgement": _policy_ack,
 }
 
 

@@ -70,6 +70,21 @@ def test_seed_demo_builds_a_year_that_checks_out(settings, login, tmp_path):
         assert BulletinAcknowledgement.objects.filter(bulletin=bulletin).count() >= 20
     assert list(User.objects.filter(terminated_on__isnull=False).values_list("is_active", flat=True)) == [False]
 
+    # The five starter policies, published to everyone as templates and acknowledged; the billing employee's are open.
+    from courses.models import PolicyVersion
+    from records.models import PolicyAcknowledgement
+    from roles.models import PolicyAssignment
+
+    policies = PolicyVersion.objects.select_related("policy")
+    assert policies.count() == 5
+    for version in policies:
+        assert "Template — adapt before publishing" in version.body_markdown
+        assert PolicyAcknowledgement.objects.filter(version=version).count() >= 40
+    billing = PolicyAssignment.objects.filter(user__email="billing@demo.example")
+    assert billing.count() == 5 and all(a.is_open for a in billing)
+    review = login(officer).get(reverse("records:dashboard")).content.decode().split("Review date approaching", 1)
+    assert len(review) == 2 and "Sanctions for policy violations" in review[1].split("</p>", 1)[0]
+
     # Today: a few people overdue and a few due soon.
     now = reports.dashboard(reports.Filters(as_of=today))
     assert 1 <= now.overdue <= 20 and now.due_soon >= 3

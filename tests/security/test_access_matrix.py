@@ -19,14 +19,17 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from courses.models import PolicyVersion
 from records.documents.certificate import certificate_issue
 from records.documents.jobs import report_build
 from records.exports import ExportFilters
 from records.models import Certificate, Completion, ReportJob
 from records.services import report_request
+from roles.assignments import sync_policy_assignments
 from roles.bulletins import bulletin_create
-from roles.models import Bulletin, SSOClaimMapping, User
+from roles.models import Bulletin, PolicyAssignment, SSOClaimMapping, User
 from tests.records.helpers import assignment_of, take
+from tests.records.policy_helpers import pdf_bytes, publish
 from tests.security.urlwalk import Route, fill, walk
 
 PERSONAS = ("anonymous", "employee", "manager", "compliance_officer", "auditor", "administrator", "client_auditor")
@@ -82,6 +85,16 @@ MATRIX: dict[str, dict | str] = {
     # client auditor for theirs (tests/security/test_client_auditor.py)
     "records:client_pack": row(302, 403, 403, 200, 403, 200),
     "records:audit_client_pack": row(302, 403, 403, 200, 403, 200),
+    # policies (tests/records/test_policy_pages.py): officers and administrators write, auditors read; each person
+    # reads and acknowledges their own (the employee's, a PDF policy for the billing role)
+    "records:policies": row(302, 403, 403, 200, 200, 200),
+    "records:policy_new": row(302, 403, 403, 200, 403, 200),
+    "records:policy_detail": row(302, 403, 403, 200, 200, 200),
+    "records:policy_audience": same(405),  # POST only
+    "records:policy_publish": row(302, 403, 403, 200, 403, 200),
+    "records:policy_version": row(302, 403, 403, 200, 200, 200),
+    "records:policy_read": row(302, 200, 404, 404, 404, 404),
+    "records:policy_pdf": row(302, 200, 200, 200, 200, 200),  # the billing role's policy: the manager is billing too
     "roles:import": row(302, 403, 403, 200, 403, 403),
     "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)
@@ -233,6 +246,8 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
     take(assignment_of(employee))  # the employee's objects: a completed assignment, an attempt, a certificate
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer)
+    publish(compliance_officer, roles=("billing",), body_markdown="", pdf=pdf_bytes())
+    sync_policy_assignments()
     job = report_request(kind=ReportJob.REPORT, requested_by=auditor, filters=ExportFilters())
     report_build(job_id=job.pk)  # the auditor's own report, ready to download
     return {
@@ -306,6 +321,12 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = str(_matrix_client().requirements.get().pk)
         elif name == "binding_id":
             values[name] = "999999"  # POST only: never reached by a GET
+        elif name == "policy_id":
+            values[name] = str(PolicyVersion.objects.get().policy_id)
+        elif name == "version_id":
+            values[name] = str(PolicyVersion.objects.get().pk)
+        elif name == "policy_assignment_id":
+            values[name] = str(PolicyAssignment.objects.get(user=everyone["employee"]).pk)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

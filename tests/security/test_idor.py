@@ -14,7 +14,7 @@ from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
 from records.documents.certificate import certificate_issue
-from records.models import AttestationSignature, Completion, LessonView, QuizAttempt
+from records.models import AttestationSignature, Completion, LessonView, PolicyAcknowledgement, QuizAttempt
 from tests.records.helpers import assignment_of, attempt, see_lessons, take
 
 pytestmark = pytest.mark.usefixtures("catalog")
@@ -56,6 +56,16 @@ def certificate_of(owner: Any) -> dict[str, Any]:
     return {"code": certificate_issue(completion_id=completion.pk).code}
 
 
+def policy_assignment_of(owner: Any) -> dict[str, Any]:
+    from roles.assignments import sync_policy_assignments
+    from roles.models import PolicyAssignment
+    from tests.records.policy_helpers import publish
+
+    version = publish(None, roles=())  # the whole workforce: everyone asking has one of their own too
+    sync_policy_assignments()
+    return {"policy_assignment_id": PolicyAssignment.objects.get(user=owner, policy_version=version).pk}
+
+
 EVERYONE_ELSE = ("outsider", "manager", "compliance_officer")
 # (url name, make(owner) -> kwargs, method, who asks for it)
 IDOR_CASES: list[tuple[str, Callable[[Any], dict[str, Any]], str, tuple[str, ...]]] = [
@@ -71,6 +81,8 @@ IDOR_CASES: list[tuple[str, Callable[[Any], dict[str, Any]], str, tuple[str, ...
     ("records:transcript", lambda owner: {"person_id": owner.pk}, "get", ("outsider", "administrator")),
     # compliance officers and auditors may download anyone's certificate; a colleague or a manager may not
     ("records:certificate_download", certificate_of, "get", ("outsider", "manager", "administrator")),
+    ("records:policy_read", policy_assignment_of, "get", EVERYONE_ELSE),
+    ("records:policy_read", policy_assignment_of, "post", EVERYONE_ELSE),
 ]
 
 
@@ -81,6 +93,7 @@ def _evidence(owner: Any) -> tuple[int, ...]:
         Completion.objects.filter(user=owner).count(),
         LessonView.objects.filter(assignment__user=owner).count(),
         Authenticator.objects.filter(user=owner).count(),
+        PolicyAcknowledgement.objects.filter(person=owner).count(),
     )
 
 

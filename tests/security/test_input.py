@@ -170,6 +170,12 @@ def hostile_context(employee, manager, outsider, compliance_officer, auditor, ad
     take(assignment_of(employee))
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     bulletin = bulletin_create(title="Phishing", body="Check.", send_at=timezone.now(), actor=compliance_officer)
+    from roles.assignments import sync_policy_assignments
+    from roles.models import PolicyAssignment
+    from tests.records.policy_helpers import publish
+
+    policy_version = publish(compliance_officer, roles=("billing",))
+    sync_policy_assignments()
     return {
         "employee": employee,
         "manager": manager,
@@ -181,6 +187,8 @@ def hostile_context(employee, manager, outsider, compliance_officer, auditor, ad
         "open": assignment_of(employee, "privacy-essentials"),
         "code": Certificate.objects.get().code,
         "bulletin": bulletin,
+        "policy_version": policy_version,
+        "policy_assignment": PolicyAssignment.objects.get(user=employee, policy_version=policy_version),
         "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
     }
 

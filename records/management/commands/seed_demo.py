@@ -3,12 +3,13 @@
 About 60 people hired over the last three years. The product was adopted a year ago: that day the workforce
 hired by then was added and assigned its modules; since then new hires joined on their hire dates, people
 took their modules (some late, a few never), privacy essentials had a material change with its retraining
-wave, two security reminders went out and were acknowledged, one person left, and the annual cycle came
-round. Each step runs with the clock set to its day (time-machine), so every record, hash and audit event is
+wave, two security reminders went out and were acknowledged, the five starter policies
+(courses/policy_templates) were published to everyone and acknowledged, one person left, and the annual cycle
+came round. Each step runs with the clock set to its day (time-machine), so every record, hash and audit event is
 what the product would have written that day. Finally the audit trail is verified and anchored.
 
 Running it again adds nothing (the catalogue is still brought up to date, as `load_catalog` does).
-billing@demo.example joined twelve days ago and keeps all three modules open for the demo.
+billing@demo.example joined twelve days ago and keeps all three modules and the five policies open for the demo.
 """
 
 from __future__ import annotations
@@ -37,15 +38,18 @@ from django.utils import timezone
 
 from courses.loader import CourseSpec, default_catalog_dir, parse_catalog, publish_course
 from courses.models import CourseVersion
+from courses.policies import policy_create, policy_templates, policy_version_publish
 from hipaa_training import audit, verify
 from hipaa_training.celery import app as celery_app
 from hipaa_training.models import AuditVerification
+from records.services import policy_acknowledge
 from records.walkthrough import module_walk
 from roles import access
 from roles.assignments import sync_assignments
 from roles.bulletins import bulletin_acknowledge, bulletin_create
 from roles.defaults import load_default_roles
-from roles.models import Assignment, Bulletin, Department, User, WorkforceRole
+from roles.models import Assignment, Bulletin, Department, PolicyAssignment, User, WorkforceRole
+from roles.policies import policy_audience_set
 from roles.services import person_create, person_deactivate
 
 OFFICER = "officer@demo.example"
@@ -86,6 +90,8 @@ BULLETINS = [
     ),
 ]
 MATERIAL_CHANGE_DAY = 200  # days after the product was adopted
+POLICY_DAY = 20  # the starter policies are published to everyone
+REVIEW_SOON = "sanctions"  # its review date falls due in two weeks: the officer's list shows it
 LEAVER_DAY = 160
 STRAGGLER_RATE = 0.04  # assignments nobody gets round to
 LATE_RATE = 0.15
@@ -269,6 +275,54 @@ class Year:
             when = self.plan(a)
             if when is not None and timezone.localdate(when) == day:
                 self.on(day, when.timetz().replace(tzinfo=None), partial(self.take, a.pk))
+        for p in PolicyAssignment.objects.open().select_related("user").order_by("pk"):
+            when = self.plan_acknowledgement(p)
+            if when is not None and timezone.localdate(when) == day:
+                self.on(day, when.timetz().replace(tzinfo=None), partial(self.acknowledge_policy, p.pk))
+
+    def plan_acknowledgement(self, a: PolicyAssignment) -> dt.datetime | None:
+        """When this person acknowledges this policy, or None for never (the demo's billing employee)."""
+        if a.user.email in self.open_for_demo:
+            return None
+        rng = _seeded(a.user.email, a.policy_version_id, "policy")
+        window = max(2, (a.due_on - a.assigned_on).days)
+        late = rng.random() < LATE_RATE and a.user.email not in self.always
+        delay = rng.randint(window + 1, window + 20) if late else rng.randint(0, window - 1)
+        day = _weekday(a.assigned_on + dt.timedelta(days=delay))
+        return self.moment(day, dt.time(rng.randint(9, 16), rng.randint(0, 59)))
+
+    def acknowledge_policy(self, assignment_id: int) -> None:
+        a = PolicyAssignment.objects.select_related("user").get(pk=assignment_id)
+        if a.is_open and a.user.is_active:
+            policy_acknowledge(
+                assignment=a,
+                version_id=a.policy_version_id,
+                typed_name=a.user.full_name,
+                ip_address="10.20.0.15",
+                user_agent="Mozilla/5.0 (demo seed)",
+                actor=a.user,
+            )
+
+    def publish_policies(self) -> None:
+        today = timezone.localdate()
+        for template in policy_templates():
+            policy = policy_create(title=template.title, owner="Olivia Officer, privacy officer", actor=self.officer)
+            policy_audience_set(policy=policy, everyone=True, actor=self.officer)
+            review = (
+                self.today + dt.timedelta(days=14)
+                if template.slug == REVIEW_SOON
+                else today.replace(year=today.year + 2)
+            )
+            policy_version_publish(
+                policy=policy,
+                body_markdown=template.body_markdown,
+                effective_on=today,
+                review_on=review,
+                change_note="First version, adapted from the product's starter template.",
+                material=True,
+                ack_within_days=30,
+                actor=self.officer,
+            )
 
     def publish_change(self, spec: CourseSpec) -> None:
         publish_course(spec, actor=self.officer)  # material: its retraining is assigned on commit
@@ -325,6 +379,7 @@ class Year:
             changed = next(s for s in specs if s.slug == CHANGED_COURSE)
             change_day = _weekday(self.start + dt.timedelta(days=MATERIAL_CHANGE_DAY))
             self.on(change_day, dt.time(7, 45), partial(self.publish_change, changed))
+        self.on(_weekday(self.start + dt.timedelta(days=POLICY_DAY)), dt.time(7, 30), self.publish_policies)
         for offset, title, body in BULLETINS:
             day = _weekday(self.start + dt.timedelta(days=offset))
             self.on(day, dt.time(8, 0), partial(self.remind, title, body, day))

@@ -32,6 +32,9 @@ Content = dict[str, Any]
 MIN_CHOICES, MAX_CHOICES = 3, 5
 TEXT_FIELDS = ("title", "summary", "audience", "regulation")
 MAX_FILE_BYTES = 1024 * 1024  # one lesson or one TOML file
+MAX_LINE = 200  # titles and the regulation: one line each
+MAX_TEXT = 100_000  # any other text (a lesson body included)
+MAX_LESSONS, MAX_QUESTIONS = 99, 200
 
 
 class CatalogError(Exception):
@@ -174,8 +177,14 @@ def lesson_file_name(position: int, title: str) -> str:
 def overview_problems(content: Content) -> list[Problem]:
     problems = []
     for key in (*TEXT_FIELDS, "attestation"):
-        if not _nonempty(content.get(key)):
+        value = content.get(key)
+        limit = MAX_LINE if key in ("title", "regulation") else MAX_TEXT
+        if not isinstance(value, str) or not value.strip():
             problems.append(Problem(key, "course.toml", f"'{key}' must be non-empty text"))
+        elif len(value.strip()) > limit:
+            problems.append(Problem(key, "course.toml", f"'{key}' must be at most {limit:,} characters"))
+        elif "\x00" in value:
+            problems.append(Problem(key, "course.toml", f"'{key}' must not contain NUL characters"))
     if not _whole(content.get("estimated_minutes"), 1, 600):
         problems.append(
             Problem("estimated_minutes", "course.toml", "'estimated_minutes' must be a whole number from 1 to 600")
@@ -196,10 +205,12 @@ def lesson_problems(number: int, lesson: dict[str, Any], file: str | None = None
     title, body = lesson.get("title"), lesson.get("body")
     if not isinstance(title, str) or not title.strip():
         problems.append(Problem(f"{where}.title", file, "the lesson needs a title"))
-    elif "\n" in title.strip():
-        problems.append(Problem(f"{where}.title", file, "the lesson title must be one line"))
+    elif "\n" in title.strip() or len(title.strip()) > MAX_LINE or "\x00" in title:
+        problems.append(Problem(f"{where}.title", file, f"the lesson title must be one line of at most {MAX_LINE}"))
     if not isinstance(body, str) or not body.strip():
         problems.append(Problem(f"{where}.body", file, "the lesson has no body"))
+    elif len(body) > MAX_TEXT or "\x00" in body:
+        problems.append(Problem(f"{where}.body", file, f"the lesson must be text of at most {MAX_TEXT:,} characters"))
     else:
         why = markdown_problem(body)
         if why:
@@ -207,9 +218,16 @@ def lesson_problems(number: int, lesson: dict[str, Any], file: str | None = None
     return problems
 
 
+def _long(value: Any) -> bool:
+    return isinstance(value, str) and (len(value) > MAX_TEXT or "\x00" in value)
+
+
 def question_problems(number: int, raw: dict[str, Any]) -> list[Problem]:
     file, where, label = "questions.toml", f"questions.{number}", f"question {number}: "
     problems = []
+    for key in ("prompt", "explanation"):
+        if _long(raw.get(key)):
+            problems.append(Problem(f"{where}.{key}", file, f"{label}'{key}' is over {MAX_TEXT:,} characters"))
     if not _nonempty(raw.get("prompt")):
         problems.append(Problem(f"{where}.prompt", file, f"{label}'prompt' must be non-empty text"))
     kind = raw.get("kind")
@@ -235,6 +253,8 @@ def question_problems(number: int, raw: dict[str, Any]) -> list[Problem]:
             continue
         if not _nonempty(choice.get("text")):
             problems.append(Problem(f"{c_where}.text", file, f"{c_label}'text' must be non-empty text"))
+        if _long(choice.get("text")) or _long(choice.get("why")):
+            problems.append(Problem(c_where, file, f"{c_label}text over {MAX_TEXT:,} characters"))
         correct = choice.get("correct")
         if not isinstance(correct, bool):
             problems.append(Problem(f"{c_where}.correct", file, f"{c_label}'correct' must be true or false"))
@@ -258,12 +278,16 @@ def content_problems(content: Content, lesson_files: list[str] | None = None) ->
     lessons = content.get("lessons") or []
     if not lessons:
         problems.append(Problem("lessons", "lessons/", "no lessons: a course needs at least one"))
+    if len(lessons) > MAX_LESSONS:
+        problems.append(Problem("lessons", "lessons/", f"at most {MAX_LESSONS} lessons"))
     for number, lesson in enumerate(lessons, start=1):
         file = lesson_files[number - 1] if lesson_files and len(lesson_files) >= number else None
         problems += lesson_problems(number, lesson, file)
     questions = content.get("questions") or []
     if not questions:
         problems.append(Problem("questions", "questions.toml", "no [[question]] entries: a course needs at least one"))
+    if len(questions) > MAX_QUESTIONS:
+        problems.append(Problem("questions", "questions.toml", f"at most {MAX_QUESTIONS} questions"))
     for number, question in enumerate(questions, start=1):
         problems += question_problems(number, question)
     return problems

@@ -112,6 +112,14 @@ def _bulletin_ack(employee):
     return BulletinAcknowledgement.objects.create(bulletin=_bulletin(employee), person=employee)
 
 
+def _draft_revision(employee):
+    from courses.drafts import draft_start
+    from courses.models import CourseVersion
+
+    draft = draft_start(version=CourseVersion.objects.filter(course__slug="security-awareness").first(), actor=None)
+    return draft.revisions.get()
+
+
 # Tables the catalogue fixture does not fill: how to make one row (table name -> builder taking the employee).
 BUILDERS: dict[str, Callable] = {
     "hipaa_training_auditverification": lambda employee: verification_record(anchor_head=False),
@@ -123,6 +131,7 @@ BUILDERS: dict[str, Callable] = {
     "roles_bulletin": _bulletin,
     "roles_bulletindelivery": _bulletin_delivery,
     "roles_bulletinacknowledgement": _bulletin_ack,
+    "courses_coursedraftrevision": _draft_revision,
 }
 
 

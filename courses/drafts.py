@@ -81,11 +81,10 @@ def draft_start(
         start = content if content is not None else version_content(version)
         slug = version.course.slug
     else:
-        course = Course.objects.filter(slug=slug).first()
-        if course is None:
-            problem = slug_problem(slug)
-            if problem:
-                raise ContentInvalid([Problem("slug", "", f"slug: {problem}")])
+        course = None
+        problem = slug_problem(slug)
+        if problem:
+            raise ContentInvalid([Problem("slug", "", f"slug: {problem}")])
         start = content if content is not None else blank_content(title.strip())
     who_id, who = _who(actor)
     now = timezone.now()

@@ -108,9 +108,15 @@ def version_content(version: CourseVersion) -> Content:
                 "explanation": q.explanation,
                 "choices": [{"text": c.text, "correct": c.correct, "why": c.why} for c in q.choices.all()],
             }
-            for q in version.questions.prefetch_related("choices")
+            for q in _questions(version)
         ],
     }
+
+
+def _questions(version: CourseVersion) -> Any:
+    if "questions" in getattr(version, "_prefetched_objects_cache", {}):
+        return version.questions.all()
+    return version.questions.prefetch_related("choices")
 
 
 def normalised(content: Content) -> Content:

@@ -393,6 +393,7 @@ NAV_ITEMS = [
     ("People", "roles:people", ("compliance officer", "administrator", "auditor")),
     ("Import", "roles:import", ("compliance officer",)),
     ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
+    ("Courses", "records:course_list", ("compliance officer", "administrator", "auditor")),
     ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer")),

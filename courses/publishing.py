@@ -199,8 +199,9 @@ def overview_problems(content: Content) -> list[Problem]:
         problems.append(Problem("pass_mark", "course.toml", "'pass_mark' must be a whole number from 1 to 100"))
     if not isinstance(content.get("material", True), bool):
         problems.append(Problem("material", "course.toml", "'material' must be true or false"))
-    if not isinstance(content.get("change_note", ""), str):
-        problems.append(Problem("change_note", "course.toml", "'change_note' must be text"))
+    note = content.get("change_note", "")
+    if not isinstance(note, str) or len(note) > MAX_TEXT or "\x00" in note:
+        problems.append(Problem("change_note", "course.toml", f"'change_note' must be text of at most {MAX_TEXT:,}"))
     return problems
 
 

@@ -31,6 +31,7 @@ from courses.drafts import (
 from courses.markdown import render_markdown
 from courses.models import Course, CourseDraft, CourseVersion
 from courses.publishing import (
+    MAX_TEXT,
     MIN_CHOICES,
     CatalogError,
     Content,
@@ -144,7 +145,10 @@ class QuestionForm(forms.Form):
 
 class PublishForm(forms.Form):
     change_note = forms.CharField(
-        label="Change note", widget=forms.Textarea(attrs={"rows": 3}), help_text="What changed in this version."
+        max_length=2000,
+        label="Change note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What changed in this version.",
     )
     material = forms.TypedChoiceField(
         label="Is this a material change?",
@@ -329,7 +333,7 @@ def lesson_edit(request: AuthenticatedHttpRequest, draft_id: int, position: int)
         form = LessonForm(request.POST)
         if form.is_valid():
             lesson = {"title": form.cleaned_data["title"], "body": form.cleaned_data["body"]}
-            preview_html = render_markdown(lesson["body"])
+            preview_html = render_markdown(lesson["body"]) if len(lesson["body"]) <= MAX_TEXT else ""
             if request.POST.get("action") == "preview":
                 problem = markdown_problem(lesson["body"])
                 if problem:
@@ -562,7 +566,7 @@ def question_edit(request: AuthenticatedHttpRequest, draft_id: int, position: in
 @require_POST
 def markdown_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live preview: the posted Markdown rendered and sanitised (nh3), with the rule it breaks, if any."""
-    body = request.POST.get("body", "")[:200_000]
+    body = request.POST.get("body", "")[:MAX_TEXT]
     problem = markdown_problem(body)
     return render(
         request,

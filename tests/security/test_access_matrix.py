@@ -15,6 +15,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from courses.drafts import draft_start
+from courses.models import CourseDraft, CourseVersion
 from records.documents.certificate import certificate_issue
 from records.documents.jobs import report_build
 from records.exports import ExportFilters
@@ -73,6 +75,24 @@ MATRIX: dict[str, dict | str] = {
     "records:audit_export": row(302, 403, 403, 200, 200, 403),
     "records:audit_request": same(405),  # POST only (tests/records/test_reports.py)
     "records:audit_download": row(302, 403, 403, 404, 200, 403),
+    # the course editor (tests/records/test_course_editor.py): officers and administrators edit, auditors read;
+    # its POST-only pages answer a GET from an editor with 405 after the role check
+    "records:course_list": row(302, 403, 403, 200, 200, 200),
+    "records:course_draft_new": row(302, 403, 403, 200, 403, 200),
+    "records:course_upload": row(302, 403, 403, 200, 403, 200),
+    "records:course_markdown_preview": row(302, 403, 403, 405, 403, 405),
+    "records:course_draft": row(302, 403, 403, 200, 200, 200),
+    "records:course_draft_history": row(302, 403, 403, 200, 200, 200),
+    "records:course_lesson": row(302, 403, 403, 200, 403, 200),
+    "records:course_lesson_change": row(302, 403, 403, 405, 403, 405),
+    "records:course_question": row(302, 403, 403, 200, 403, 200),
+    "records:course_question_change": row(302, 403, 403, 405, 403, 405),
+    "records:course_preview": row(302, 403, 403, 200, 200, 200),
+    "records:course_preview_lesson": row(302, 403, 403, 200, 200, 200),
+    "records:course_preview_check": row(302, 403, 403, 200, 200, 200),
+    "records:course_publish": row(302, 403, 403, 200, 403, 200),
+    "records:course_version": row(302, 403, 403, 200, 200, 200),
+    "records:course_version_download": row(302, 403, 403, 200, 200, 200),
     "roles:import": row(302, 403, 403, 200, 403, 403),
     "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)
@@ -192,6 +212,7 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
     bulletin_create(title="Phishing wave", body="Check the sender.", send_at=timezone.now(), actor=compliance_officer)
     job = report_request(kind=ReportJob.REPORT, requested_by=auditor, filters=ExportFilters())
     report_build(job_id=job.pk)  # the auditor's own report, ready to download
+    draft_start(version=CourseVersion.objects.get(course__slug="security-awareness"), actor=compliance_officer)
     return {
         "anonymous": None,
         "employee": employee,
@@ -237,6 +258,10 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
                 claim_value="all-staff", defaults={"access_group": "employee"}
             )
             values[name] = str(mapping.pk)
+        elif name == "draft_id":  # a draft of security awareness
+            values[name] = str(CourseDraft.objects.get().pk)
+        elif name == "version_id":
+            values[name] = str(CourseVersion.objects.get(course__slug="security-awareness").pk)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

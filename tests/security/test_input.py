@@ -174,6 +174,7 @@ def hostile_context(employee, manager, outsider, compliance_officer, auditor, ad
     take(assignment_of(employee))
     certificate_issue(completion_id=Completion.objects.get(user=employee).pk)
     bulletin = bulletin_create(title="Phishing", body="Check.", send_at=timezone.now(), actor=compliance_officer)
+    hostile._draft()  # the course editor's draft, made before any snapshot
     return {
         "employee": employee,
         "manager": manager,

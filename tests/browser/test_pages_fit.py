@@ -74,6 +74,12 @@ def demo(live_server, settings, tmp_path):
 
     billing = Department.objects.get(name="Billing Operations")
     department_requirement_set(department=billing, course=Course.objects.get(slug="patient-communication"))
+    from courses.drafts import draft_start
+    from courses.models import CourseVersion
+    from roles.models import User
+
+    security = CourseVersion.objects.current().get(course__slug="security-awareness")
+    draft = draft_start(version=security, actor=User.objects.get(email="officer@demo.example"))
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -84,6 +90,14 @@ def demo(live_server, settings, tmp_path):
                 ("people-bulk-form", "/dashboard/people/?select=page"),
                 ("department", f"/dashboard/departments/{billing.pk}/"),
                 ("should-vs-was", f"/dashboard/people/{retrained.user_id}/should-vs-was/"),
+                ("courses", "/dashboard/courses/"),
+                ("course-draft", f"/dashboard/courses/drafts/{draft.pk}/"),
+                ("course-lesson", f"/dashboard/courses/drafts/{draft.pk}/lessons/1/"),
+                ("course-question", f"/dashboard/courses/drafts/{draft.pk}/questions/1/"),
+                ("course-publish", f"/dashboard/courses/drafts/{draft.pk}/publish/"),
+                ("course-history", f"/dashboard/courses/drafts/{draft.pk}/history/"),
+                ("course-version", f"/dashboard/courses/versions/{security.pk}/"),
+                ("course-preview-check", f"/dashboard/courses/drafts/{draft.pk}/preview/check/"),
             ],
         ),
         "learner": (

@@ -123,8 +123,7 @@ def test_officer_edits_previews_and_publishes_a_lesson_and_the_learner_is_retrai
 
     learner = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     sign_in(learner, demo["learner"])
-    learner.goto("/training/")
-    assert learner.url.endswith("/training/"), (learner.url, learner.inner_text("main")[:500])
+    learner.wait_for_url("**/training/")
     row = learner.get_by_role("row").filter(has_text="Security awareness")
     press(learner, row.get_by_role("link").first)
     learner.wait_for_selector("h1:has-text('Security awareness')")

@@ -727,6 +727,8 @@ def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpRe
 @require_GET
 def version_download(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(CourseVersion.objects.select_related("course"), pk=version_id)
-    response = HttpResponse(archive.version_zip(version), content_type="application/zip")
+    response = HttpResponse(
+        archive.version_download(version=version, actor=request.user), content_type="application/zip"
+    )
     response["Content-Disposition"] = f'attachment; filename="{version.course.slug}-v{version.number}.zip"'
     return response

@@ -15,6 +15,7 @@ from courses.archive import content_zip, read_zip
 from courses.drafts import draft_start
 from courses.models import Course, CourseDraft, CourseDraftRevision, CourseVersion
 from courses.publishing import content_hash_of
+from hipaa_training.models import AuditEvent
 from records.models import LessonView, QuizAttempt
 from roles.models import Assignment
 from tests.records.helpers import assignment_of, take
@@ -444,6 +445,8 @@ def test_a_downloaded_version_uploads_as_a_draft_with_the_same_hash(login, compl
     response = client.get(reverse("records:course_version_download", args=[version.pk]))
     assert response["Content-Type"] == "application/zip"
     assert "attachment" in response["Content-Disposition"]
+    event = AuditEvent.objects.filter(action="catalog.version_downloaded").latest("seq")
+    assert event.actor_id == compliance_officer.pk and event.data["number"] == version.number
     data = b"".join(response.streaming_content) if response.streaming else response.content
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "security-awareness/course.toml" in names and "security-awareness/questions.toml" in names
@@ -548,3 +551,12 @@ def test_a_new_blank_course_is_started_and_a_taken_slug_refused(login, complianc
     draft = CourseDraft.objects.get(slug="our-module")
     assert draft.course is None and draft.content["title"] == "Our module"
     assert not Course.objects.filter(slug="our-module").exists()
+
+
+def test_an_auditor_reads_the_drafts_history_with_who_changed_what(login, compliance_officer, auditor, draft):
+    login(compliance_officer).post(_lesson_url(draft, 1), {"revision": 1, "title": "Retitled", "body": "Changed text."})
+    page = _main(login(auditor).get(reverse("records:course_draft_history", args=[draft.pk])))
+    assert "Revision 2: edited lesson 1" in page and compliance_officer.email in page
+    assert "<ins>+Changed text.</ins>" in page
+    draft_page = _main(login(auditor).get(reverse("records:course_draft", args=[draft.pk])))
+    assert "Retitled" in draft_page and '<form method="post" class="card editor"' not in draft_page

@@ -186,3 +186,59 @@ class PolicyVersion(AppendOnlyModel):
     @property
     def is_pdf(self) -> bool:
         return bool(self.pdf_sha256)
+
+
+class CourseDraft(models.Model):
+    """A course being edited: a mutable copy of a version (or a new blank course), its content in the catalogue
+    structure (courses.publishing). Each save bumps `revision`; a save made against an older revision is refused,
+    so two officers never overwrite each other. Publishing it makes the next immutable CourseVersion."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, null=True, blank=True, related_name="drafts")
+    slug = models.SlugField(help_text="The course's slug; for a new course, the one it is published under.")
+    based_on = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="drafts")
+    content = models.JSONField()
+    revision = models.PositiveIntegerField(default=1)
+    # People are named by id and e-mail, as the audit trail does: the catalogue knows no people (no foreign key).
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by_id = models.BigIntegerField(null=True, blank=True)
+    updated_by_label = models.CharField(max_length=254, blank=True)
+    updated_at = models.DateTimeField()
+    published_version = models.ForeignKey(
+        CourseVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Draft of {self.content.get('title') or self.slug}"
+
+    @property
+    def title(self) -> str:
+        return str(self.content.get("title") or self.slug)
+
+    @property
+    def is_open(self) -> bool:
+        return self.published_version_id is None and self.discarded_at is None
+
+
+class CourseDraftRevision(AppendOnlyModel):
+    """The content of a draft as each save left it: the history auditors read."""
+
+    draft = models.ForeignKey(CourseDraft, on_delete=models.PROTECT, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    what = models.CharField(max_length=200, help_text="What the save changed, e.g. 'lesson 2'.")
+    content = models.JSONField()
+    saved_by_id = models.BigIntegerField(null=True, blank=True)
+    saved_by_label = models.CharField(max_length=254, blank=True)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["draft", "revision"]
+        constraints = [models.UniqueConstraint(fields=["draft", "revision"], name="unique_draft_revision")]
+
+    def __str__(self) -> str:
+        return f"{self.draft} revision {self.revision}"

@@ -397,6 +397,7 @@ NAV_ITEMS = [
     ("Roles and modules", "roles:grid", ("compliance officer", "administrator", "auditor")),
     ("Clients", "roles:clients", ("compliance officer", "administrator", "auditor")),
     ("Policies", "records:policies", ("compliance officer", "administrator", "auditor")),
+    ("Courses", "records:course_list", ("compliance officer", "administrator", "auditor")),
     ("Settings", "roles:settings", ("compliance officer", "administrator")),
     ("My team", "records:team", ("manager",)),
     ("Audit evidence", "records:audit", ("auditor", "compliance officer", "client auditor")),

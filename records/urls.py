@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import audit, certificates, client_pack, dashboard, history, player, policies, training
+from .views import audit, certificates, client_pack, course_editor, dashboard, history, player, policies, training
 
 app_name = "records"
 
@@ -34,6 +34,51 @@ urlpatterns = [
     path("dashboard/policies/<int:policy_id>/audience/", policies.policy_audience, name="policy_audience"),
     path("dashboard/policies/<int:policy_id>/publish/", policies.policy_publish, name="policy_publish"),
     path("dashboard/policies/versions/<int:version_id>/", policies.policy_version, name="policy_version"),
+    # the course editor (records/views/course_editor.py)
+    path("dashboard/courses/", course_editor.course_list, name="course_list"),
+    path("dashboard/courses/new/", course_editor.draft_new, name="course_draft_new"),
+    path("dashboard/courses/upload/", course_editor.draft_upload, name="course_upload"),
+    path("dashboard/courses/markdown-preview/", course_editor.markdown_preview, name="course_markdown_preview"),
+    path("dashboard/courses/drafts/<int:draft_id>/", course_editor.draft_detail, name="course_draft"),
+    path("dashboard/courses/drafts/<int:draft_id>/history/", course_editor.draft_history, name="course_draft_history"),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/lessons/<int:position>/",
+        course_editor.lesson_edit,
+        name="course_lesson",
+    ),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/lessons/<int:position>/change/",
+        course_editor.lesson_change,
+        name="course_lesson_change",
+    ),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/questions/<int:position>/",
+        course_editor.question_edit,
+        name="course_question",
+    ),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/questions/<int:position>/change/",
+        course_editor.question_change,
+        name="course_question_change",
+    ),
+    path("dashboard/courses/drafts/<int:draft_id>/preview/", course_editor.preview_overview, name="course_preview"),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/preview/lessons/<int:position>/",
+        course_editor.preview_lesson,
+        name="course_preview_lesson",
+    ),
+    path(
+        "dashboard/courses/drafts/<int:draft_id>/preview/check/",
+        course_editor.preview_check,
+        name="course_preview_check",
+    ),
+    path("dashboard/courses/drafts/<int:draft_id>/publish/", course_editor.draft_publish_view, name="course_publish"),
+    path("dashboard/courses/versions/<int:version_id>/", course_editor.version_detail, name="course_version"),
+    path(
+        "dashboard/courses/versions/<int:version_id>/download/",
+        course_editor.version_download,
+        name="course_version_download",
+    ),
     path("audit/", audit.audit_home, name="audit"),
     path("audit/clients/<int:client_id>/pack/", client_pack.client_pack, name="audit_client_pack"),
     path("dashboard/clients/<int:client_id>/pack/", client_pack.client_pack, name="client_pack"),

@@ -151,6 +151,16 @@ def is_administrator(user: Any) -> bool:
     return ADMINISTRATOR in groups_of(user)
 
 
+# The course editor (records/views/course_editor.py): officers and administrators edit and publish; auditors
+# read everything, drafts and their history included.
+COURSE_EDITORS = (COMPLIANCE_OFFICER, ADMINISTRATOR)
+COURSE_READERS = (COMPLIANCE_OFFICER, ADMINISTRATOR, AUDITOR)
+
+
+def can_edit_courses(user: Any) -> bool:
+    return bool(groups_of(user) & set(COURSE_EDITORS))
+
+
 def is_privileged(user: Any) -> bool:
     """Accounts that see everyone's records (and, later, must use a second factor)."""
     return bool(groups_of(user) & {COMPLIANCE_OFFICER, AUDITOR, ADMINISTRATOR})

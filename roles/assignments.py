@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from courses.models import CourseVersion, PolicyVersion
@@ -684,3 +684,18 @@ def sync_policy_assignments(
         result.created += done.created
         result.cancelled += done.cancelled
     return result
+
+
+def retraining_if_material(course_id: int) -> int:
+    """How many people a material new version of the course would assign retraining now (one query): the active
+    people whose role or department requires it, who completed it, and have no open assignment of it
+    (45 CFR 164.530(b)(2)(i)(C)); the same rule as `_plan_for_person`."""
+    mine = Assignment.objects.filter(user=OuterRef("pk"), course_id=course_id)
+    required = Q(workforce_role__requirements__course=course_id) | Q(department__requirements__course=course_id)
+    return (
+        User.objects.filter(required, is_active=True, terminated_on__isnull=True, workforce_role__isnull=False)
+        .filter(Exists(mine.filter(completed_at__isnull=False)))
+        .exclude(Exists(mine.filter(completed_at__isnull=True, cancelled_at__isnull=True)))
+        .distinct()
+        .count()
+    )

@@ -9,7 +9,9 @@ Layout:
   roles/grid.csv               the roles x modules grid (days allowed, recurrence) as configured when built
   roles/grid_changes.csv       every change to roles and requirements from the audit trail: who, what, when
   certificates/<code>.pdf      every certificate issued in the range
-  courses/<slug>/v<n>/...      the content of each course version taught: course.json, lessons/*.md, questions.json
+  courses/<slug>/v<n>/...      the content of each course version taught: course.json, lessons/*.md, questions.json;
+                               folder/ (the catalogue folder whose SHA-256 is the version's content hash, FORMAT.md)
+                               and diff.json (what changed since the version before: lessons, questions, statement)
   policies/<slug>/v<n>/...     each policy version acknowledged in the range, and each current one: policy.json and
                                exactly what was acknowledged (policy.md or policy.pdf, whose SHA-256 is content_sha256)
   audit/chain_head.json        the audit chain head and its signed anchor (null until one exists)
@@ -30,13 +32,16 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from courses.diff import VersionDiff
 from courses.models import CourseVersion, PolicyVersion
+from courses.publishing import course_files, version_content
 from hipaa_training import audit
 from roles.grid import change_log, grid_rows
 from roles.models import Requirement, User
 from roles.organization import organization_name
 
 from .. import reports
+from ..course_editor import versions_with_diffs
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
 from ..models import AttestationSignature, Certificate, Completion, PolicyAcknowledgement, QuizAttempt
 from .report import render_report
@@ -100,8 +105,15 @@ def _versions_taught(filters: ExportFilters) -> list[CourseVersion]:
     )
 
 
-def _add_course_version(writer: _Writer, version: CourseVersion) -> None:
+def _add_course_version(writer: _Writer, version: CourseVersion, diff: VersionDiff | None = None) -> None:
     base = f"courses/{version.course.slug}/v{version.number}"
+    for name, data in sorted(course_files(version_content(version)).items()):
+        writer.add(f"{base}/folder/{name}", data)
+    if diff is not None:
+        writer.add(
+            f"{base}/diff.json",
+            _json({"against_version": version.number - 1 if version.number > 1 else None, **diff.as_dict()}),
+        )
     writer.add(
         f"{base}/course.json",
         _json(
@@ -211,8 +223,10 @@ def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User |
                     writer.add_chunks(f"certificates/{cert['code']}.pdf", iter(partial(handle.read, 1 << 20), b""))
             except (FileNotFoundError, ValueError):
                 missing.append(cert["code"])
-        for version in _versions_taught(filters):
-            _add_course_version(writer, version)
+        versions = _versions_taught(filters)
+        diffs = {v.pk: d for v, d in versions_with_diffs(versions)}
+        for version in versions:
+            _add_course_version(writer, version, diffs.get(version.pk))
         for policy_version in _policy_versions(filters):
             _add_policy_version(writer, policy_version)
         head = chain_head()

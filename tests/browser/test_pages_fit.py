@@ -85,6 +85,12 @@ def demo(live_server, settings, tmp_path):
     policy = Policy.objects.order_by("pk").first()
     assert policy is not None
     acknowledged = PolicyAssignment.objects.filter(user__email="executive@demo.example", policy=policy).get()
+    from courses.drafts import draft_start
+    from courses.models import CourseVersion
+    from roles.models import User
+
+    security = CourseVersion.objects.current().get(course__slug="security-awareness")
+    draft = draft_start(version=security, actor=User.objects.get(email="officer@demo.example"))
     return {
         "officer": (
             _session("officer@demo.example"),
@@ -100,6 +106,14 @@ def demo(live_server, settings, tmp_path):
                 ("policies", "/dashboard/policies/"),
                 ("policy", f"/dashboard/policies/{policy.pk}/"),
                 ("policy-publish", f"/dashboard/policies/{policy.pk}/publish/"),
+                ("courses", "/dashboard/courses/"),
+                ("course-draft", f"/dashboard/courses/drafts/{draft.pk}/"),
+                ("course-lesson", f"/dashboard/courses/drafts/{draft.pk}/lessons/1/"),
+                ("course-question", f"/dashboard/courses/drafts/{draft.pk}/questions/1/"),
+                ("course-publish", f"/dashboard/courses/drafts/{draft.pk}/publish/"),
+                ("course-history", f"/dashboard/courses/drafts/{draft.pk}/history/"),
+                ("course-version", f"/dashboard/courses/versions/{security.pk}/"),
+                ("course-preview-check", f"/dashboard/courses/drafts/{draft.pk}/preview/check/"),
             ],
         ),
         "learner": (

@@ -143,6 +143,14 @@ def _policy_ack(employee):
     )
 
 
+def _draft_revision(employee):
+    from courses.drafts import draft_start
+    from courses.models import CourseVersion
+
+    draft = draft_start(version=CourseVersion.objects.filter(course__slug="security-awareness").first(), actor=None)
+    return draft.revisions.get()
+
+
 # Tables the catalogue fixture does not fill: how to make one row (table name -> builder taking the employee).
 BUILDERS: dict[str, Callable] = {
     "hipaa_training_auditverification": lambda employee: verification_record(anchor_head=False),
@@ -157,6 +165,7 @@ BUILDERS: dict[str, Callable] = {
     "roles_clientscope": _client_scope,
     "courses_policyversion": _policy_version,
     "records_policyacknowledgement": _policy_ack,
+    "courses_coursedraftrevision": _draft_revision,
 }
 
 

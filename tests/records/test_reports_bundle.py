@@ -225,3 +225,33 @@ def test_a_bundle_carries_the_signed_anchor_of_the_chain(login, auditor, records
     header = events[0]
     by_seq = {row[header.index("seq")]: row for row in events[1:]}
     assert by_seq[str(anchored.seq)][header.index("hash")] == anchored.hash  # the anchor matches the exported chain
+
+
+def test_a_version_published_in_the_editor_is_in_the_bundle_with_its_diff(
+    tmp_path, login, auditor, compliance_officer, records, django_capture_on_commit_callbacks, capsys
+):
+    from courses.drafts import draft_publish, draft_save, draft_start
+    from courses.models import CourseVersion
+    from courses.publishing import files_hash
+
+    v1 = CourseVersion.objects.get(course__slug="security-awareness", number=1)
+    draft = draft_start(version=v1, actor=compliance_officer)
+    content = {**draft.content, "attestation": draft.content["attestation"] + " I report incidents within one hour."}
+    draft = draft_save(draft=draft, revision=1, content=content, section="overview", what="statement", actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        v2 = draft_publish(draft=draft, revision=2, change_note="Our reporting window.", material=True, actor=None)
+    assert v2.version is not None
+    client = login(auditor)
+    job = _request(client, "bundle", django_capture_on_commit_callbacks)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(_download(client, job))
+    base = "courses/security-awareness/v2"
+    with zipfile.ZipFile(path) as zf:
+        diff = json.loads(zf.read(f"{base}/diff.json"))
+        folder = {n[len(base) + 8 :]: zf.read(n) for n in zf.namelist() if n.startswith(f"{base}/folder/")}
+        course = json.loads(zf.read(f"{base}/course.json"))
+    assert diff["against_version"] == 1 and "I report incidents within one hour." in "".join(diff["statement"]["lines"])
+    assert diff["lessons"] == [] and diff["questions"] == []
+    assert files_hash(folder) == course["content_hash"] == v2.version.content_hash
+    call_command("verify_bundle", str(path))
+    assert "OK:" in capsys.readouterr().out

@@ -103,6 +103,41 @@ def _days_ahead(days: int) -> str:
     return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
 
 
+def _draft() -> Any:
+    """The open draft of security awareness the course editor's targets work on (started on first use)."""
+    from courses.drafts import draft_start
+    from courses.models import CourseDraft, CourseVersion
+
+    found = CourseDraft.objects.filter(slug="security-awareness", published_version__isnull=True).first()
+    if found is None:
+        found = draft_start(version=CourseVersion.objects.get(course__slug="security-awareness"), actor=None)
+    return found
+
+
+def _overview(ctx: Context) -> dict[str, Any]:
+    draft = _draft()
+    fields = ("title", "summary", "audience", "regulation", "estimated_minutes", "pass_mark", "attestation")
+    return {"revision": draft.revision, **{k: draft.content[k] for k in fields}}
+
+
+def _question_form(ctx: Context) -> dict[str, Any]:
+    return {
+        "revision": _draft().revision,
+        "prompt": "A hostile question?",
+        "kind": "single",
+        "explanation": "Because.",
+        "choice_1_text": "The right one",
+        "choice_1_correct": "on",
+        "choice_2_text": "A wrong one",
+        "choice_2_why": "It is wrong.",
+        "choice_3_text": "Another wrong",
+        "choice_3_why": "Also wrong.",
+    }
+
+
+DRAFT = ("courses.CourseDraft", "courses.CourseDraftRevision", "courses.CourseVersion")
+
+
 def _version(ctx: Context) -> int:
     from records.services import current_version
 
@@ -352,6 +387,101 @@ TARGETS: list[Target] = [
         },
         watch=("roles.User", "roles.Assignment"),
     ),
+    # --- the course editor (records/views/course_editor.py)
+    Target(
+        "records:course_draft",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_draft", _draft().pk),
+        ("revision", "title", "summary", "regulation", "estimated_minutes", "pass_mark", "attestation"),
+        _overview,
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_lesson",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_lesson", _draft().pk, 1),
+        ("revision", "title", "body", "action"),
+        lambda c: {"revision": _draft().revision, "title": "A lesson", "body": "Some *text*."},
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_lesson_change",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_lesson_change", _draft().pk, 2),
+        ("revision", "action"),
+        lambda c: {"revision": _draft().revision, "action": "up"},
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_question",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_question", _draft().pk, 1),
+        (
+            "revision",
+            "prompt",
+            "kind",
+            "explanation",
+            "choice_1_text",
+            "choice_1_correct",
+            "choice_2_why",
+            "choice_6_text",
+        ),
+        _question_form,
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_question_change",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_question_change", _draft().pk, 2),
+        ("revision", "action"),
+        lambda c: {"revision": _draft().revision, "action": "down"},
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_publish",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_publish", _draft().pk),
+        ("revision", "change_note", "material", "confirmed"),
+        lambda c: {"revision": -1, "change_note": "Hostile input check.", "material": "no"},
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_draft_new",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_draft_new"),
+        ("slug", "title"),
+        lambda c: {"slug": "hostile-course", "title": "Hostile course"},
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_upload",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_upload"),
+        ("file",),
+        watch=DRAFT,
+    ),
+    Target(
+        "records:course_markdown_preview",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_markdown_preview"),
+        ("body",),
+    ),
+    Target(
+        "records:course_preview_check",
+        "auditor",
+        "get",
+        lambda c: _url("records:course_preview_check", _draft().pk),
+        ("q1",),
+    ),
     Target("records:audit", "auditor", "get", lambda c: _url("records:audit"), EXPORT_FILTERS),
     Target(
         "records:should_vs_was",
@@ -532,6 +662,13 @@ NO_INPUT = {
     "records:policy_pdf",
     "roles:bulletin_list",
     "roles:bulletin_report",
+    # the course editor's read pages: ids only (drafts and versions are not a person's objects)
+    "records:course_list",
+    "records:course_draft_history",
+    "records:course_preview",
+    "records:course_preview_lesson",
+    "records:course_version",
+    "records:course_version_download",
     "roles:bulletin",
     # The officer's actions on one person: a date and a fingerprint, whose bad values (dates out of range,
     # stale fingerprints, leavers) are tested one by one in tests/roles/test_people.py.

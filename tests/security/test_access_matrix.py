@@ -19,7 +19,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from courses.models import PolicyVersion
+from courses.drafts import draft_start
+from courses.models import CourseDraft, CourseVersion, PolicyVersion
 from records.documents.certificate import certificate_issue
 from records.documents.jobs import report_build
 from records.exports import ExportFilters
@@ -95,6 +96,24 @@ MATRIX: dict[str, dict | str] = {
     "records:policy_version": row(302, 403, 403, 200, 200, 200),
     "records:policy_read": row(302, 200, 404, 404, 404, 404),
     "records:policy_pdf": row(302, 200, 200, 200, 200, 200),  # the billing role's policy: the manager is billing too
+    # the course editor (tests/records/test_course_editor.py): officers and administrators edit, auditors read;
+    # its POST-only pages answer a GET from an editor with 405 after the role check
+    "records:course_list": row(302, 403, 403, 200, 200, 200),
+    "records:course_draft_new": row(302, 403, 403, 200, 403, 200),
+    "records:course_upload": row(302, 403, 403, 200, 403, 200),
+    "records:course_markdown_preview": row(302, 403, 403, 405, 403, 405),
+    "records:course_draft": row(302, 403, 403, 200, 200, 200),
+    "records:course_draft_history": row(302, 403, 403, 200, 200, 200),
+    "records:course_lesson": row(302, 403, 403, 200, 403, 200),
+    "records:course_lesson_change": row(302, 403, 403, 405, 403, 405),
+    "records:course_question": row(302, 403, 403, 200, 403, 200),
+    "records:course_question_change": row(302, 403, 403, 405, 403, 405),
+    "records:course_preview": row(302, 403, 403, 200, 200, 200),
+    "records:course_preview_lesson": row(302, 403, 403, 200, 200, 200),
+    "records:course_preview_check": row(302, 403, 403, 200, 200, 200),
+    "records:course_publish": row(302, 403, 403, 200, 403, 200),
+    "records:course_version": row(302, 403, 403, 200, 200, 200),
+    "records:course_version_download": row(302, 403, 403, 200, 200, 200),
     "roles:import": row(302, 403, 403, 200, 403, 403),
     "roles:import_apply": same(405),  # POST only (tests/roles/test_import.py)
     # reminders and security reminders (roles)
@@ -250,6 +269,7 @@ def people(employee, manager, compliance_officer, auditor, administrator) -> dic
     sync_policy_assignments()
     job = report_request(kind=ReportJob.REPORT, requested_by=auditor, filters=ExportFilters())
     report_build(job_id=job.pk)  # the auditor's own report, ready to download
+    draft_start(version=CourseVersion.objects.get(course__slug="security-awareness"), actor=compliance_officer)
     return {
         "anonymous": None,
         "employee": employee,
@@ -323,10 +343,14 @@ def arguments(route: Route, person: User | None, everyone: dict[str, Any]) -> di
             values[name] = "999999"  # POST only: never reached by a GET
         elif name == "policy_id":
             values[name] = str(PolicyVersion.objects.get().policy_id)
-        elif name == "version_id":
+        elif name == "version_id" and route.key.startswith("records:policy"):
             values[name] = str(PolicyVersion.objects.get().pk)
         elif name == "policy_assignment_id":
             values[name] = str(PolicyAssignment.objects.get(user=everyone["employee"]).pk)
+        elif name == "draft_id":  # a draft of security awareness
+            values[name] = str(CourseDraft.objects.get().pk)
+        elif name == "version_id":  # a course version
+            values[name] = str(CourseVersion.objects.get(course__slug="security-awareness").pk)
         elif name == "bulletin_id":
             values[name] = str(Bulletin.objects.get().pk)
         elif name == "code":  # the employee's certificate

@@ -242,6 +242,8 @@ CLIENT_AUDITOR: dict[str, int] = {
     "records:audit_download": 404,
     "records:client_pack": 404,
     "records:audit_client_pack": 404,
+    "records:policy_read": 404,  # the employee's policy to acknowledge, and its PDF
+    "records:policy_pdf": 404,
     "roles:bulletin": 404,  # the bulletin's audience is the workforce
     "mfa_reauthenticate": 200,
     "mfa_activate_totp": 302,

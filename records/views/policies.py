@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -144,10 +145,11 @@ def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None, initial={"audience": "everyone"})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        policy = policy_create(title=data["title"], owner=data["owner"], actor=request.user)
-        policy_audience_set(
-            policy=policy, everyone=data["audience"] == "everyone", roles=data["roles"], actor=request.user
-        )
+        with transaction.atomic():  # the policy and its audience, or neither
+            policy = policy_create(title=data["title"], owner=data["owner"], actor=request.user)
+            policy_audience_set(
+                policy=policy, everyone=data["audience"] == "everyone", roles=data["roles"], actor=request.user
+            )
         messages.success(request, "The policy was added. Write its first version and publish it.")
         return redirect("records:policy_publish", policy.pk)
     return render(request, "records/policies/new.html", {"form": form})

@@ -237,3 +237,29 @@ def test_the_policy_list_reads_a_fixed_number_of_queries(login, compliance_offic
         more(compliance_officer, title=f"More {n}", roles=())
     with django_assert_max_num_queries(len(few.captured_queries)):
         officer.get(reverse("records:policies"))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": "", "owner": "Privacy officer", "audience": "everyone"}, "This field is required"),
+        (
+            {"title": "Clean desk", "owner": "Privacy officer", "audience": "roles"},
+            "Choose at least one workforce role",
+        ),
+        ({"title": "Clean desk", "owner": "Privacy officer", "audience": "nobody"}, "Select a valid choice"),
+    ],
+)
+def test_a_bad_new_policy_form_shows_the_problem_and_saves_nothing(login, compliance_officer, data, message):
+    response = login(compliance_officer).post(reverse("records:policy_new"), data)
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not Policy.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="policy.").exists()
+
+
+def test_the_next_version_starts_from_the_current_text_and_asks_for_the_material_flag(
+    login, compliance_officer, published
+):
+    page = login(compliance_officer).get(reverse("records:policy_publish", args=[published.policy_id])).content.decode()
+    assert "Use **company systems** for company work only." in page
+    assert 'value="yes" checked' not in page and 'value="no" checked' not in page

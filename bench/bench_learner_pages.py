@@ -115,6 +115,7 @@ if LOAD_MODE:
 
 
 # --- the benchmark --------------------------------------------------------------------------------------------
+from _table import record  # noqa: E402
 from _workforce import ROOT, backend, make_workforce, scratch_database  # noqa: E402
 
 
@@ -287,6 +288,15 @@ def measure(
                     f"{loaded['errors']} errors {loaded['error_sample']}) | floor alone: median "
                     f"{floor['median']:.1f} ms (p95 {floor['p95']:.1f}) | ratio {ratio:.1f}x | "
                     f"{counts[page]['all']} queries, {counts[page]['middleware']} in middleware"
+                )
+                record(
+                    f"learner {label} at {rate:.0f} req/s, gunicorn {WORKERS}x{threads}, p95 "
+                    f"({counts[page]['middleware']} middleware queries)",
+                    loaded["p95"],
+                    unit="ms",
+                    floor=floor["median"],
+                    goal=f"p95 under {GOAL_P95_MS:.0f} ms, at most 4 middleware queries",
+                    met=loaded["p95"] < GOAL_P95_MS and loaded["errors"] == 0 and counts[page]["middleware"] <= 4,
                 )
                 rows.append(
                     {

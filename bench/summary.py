@@ -43,6 +43,7 @@ def arguments(people: int) -> dict[str, list[str]]:
         "certificates": ["50" if people > 100 else "5"],
         "reminders": ["--people", str(max(people // 10, 10))],
         "audit": ["--writes", str(min(1000, people)), "--events", str(max(people, 100))],
+        "learner_pages": ["--people", str(people), "--seconds", "20" if people > 100 else "2"],
     }
 
 

@@ -95,6 +95,11 @@ class ClientRequirementForm(forms.Form):
     )
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
 class ScopeForm(forms.Form):
     ACTIONS = [("add", "Starts working the client's accounts"), ("remove", "Stops working the client's accounts")]
 
@@ -105,7 +110,7 @@ class ScopeForm(forms.Form):
     workforce_role = forms.ModelChoiceField(
         label="Workforce role", queryset=WorkforceRole.objects.all(), required=False, empty_label="(none)"
     )
-    person = forms.ModelChoiceField(
+    person = PersonChoiceField(
         label="Person",
         queryset=User.objects.filter(workforce_role__isnull=False).order_by("full_name"),
         required=False,

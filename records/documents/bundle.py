@@ -238,20 +238,36 @@ def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User |
                 {"filters": filters, "organization": organization_name(), "head": head},
             ),
         )
-        manifest = _json(
-            {
-                "format": FORMAT,
-                "organization": organization_name(),
-                "generated_at": timezone.now(),
-                "filters": filters.as_dict(),
-                "chain_head": head,
-                "missing_certificates": missing,
-                "files": dict(sorted(writer.files.items())),
-            }
-        ).encode()
-        manifest_sha = hashlib.sha256(manifest).hexdigest()
-        zf.writestr(MANIFEST, manifest)
-        zf.writestr(MANIFEST_SHA, manifest_sha_file(manifest_sha))
+        return write_manifest(zf, writer, filters, head=head, missing=missing)
+
+
+def write_manifest(
+    zf: zipfile.ZipFile,
+    writer: _Writer,
+    filters: ExportFilters,
+    *,
+    head: Any,
+    missing: Any,
+    kind: str = FORMAT,
+    **extra: Any,
+) -> str:
+    """manifest.json (its format `kind`, every file's SHA-256 and size, the filters, the chain head; `extra` fields
+    after the organisation's name) and manifest.sha256; returns the manifest's SHA-256."""
+    manifest = _json(
+        {
+            "format": kind,
+            "organization": organization_name(),
+            **extra,
+            "generated_at": timezone.now(),
+            "filters": filters.as_dict(),
+            "chain_head": head,
+            "missing_certificates": missing,
+            "files": dict(sorted(writer.files.items())),
+        }
+    ).encode()
+    manifest_sha = hashlib.sha256(manifest).hexdigest()
+    zf.writestr(MANIFEST, manifest)
+    zf.writestr(MANIFEST_SHA, manifest_sha_file(manifest_sha))
     return manifest_sha
 
 

@@ -22,7 +22,6 @@ Layout:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import zipfile
 from functools import partial
 from typing import IO, Any
@@ -40,8 +39,7 @@ from roles.organization import organization_name
 from .. import report_sections, reports
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks, training_queryset
 from ..models import Certificate
-from .bundle import MANIFEST, MANIFEST_SHA, _add_course_version, _json, _versions_taught, _Writer, chain_head
-from .bundle import manifest_sha_file as _manifest_sha_file
+from .bundle import _add_course_version, _json, _versions_taught, _Writer, chain_head, write_manifest
 from .report import people_on, should_vs_was_context
 
 FORMAT = "hipaa-training-client-evidence-pack/1"
@@ -149,21 +147,14 @@ def build_client_pack(
                 {"client": client, "filters": filters, "organization": organization_name(), "head": head},
             ),
         )
-        manifest = _json(
-            {
-                "format": FORMAT,
-                "organization": organization_name(),
-                "client": client.name,
-                "period": {"start": filters.start, "end": filters.end},
-                "people": len(ids),
-                "generated_at": timezone.now(),
-                "filters": filters.as_dict(),
-                "chain_head": head,
-                "missing_certificates": missing,
-                "files": dict(sorted(writer.files.items())),
-            }
-        ).encode()
-        manifest_sha = hashlib.sha256(manifest).hexdigest()
-        zf.writestr(MANIFEST, manifest)
-        zf.writestr(MANIFEST_SHA, _manifest_sha_file(manifest_sha))
-    return manifest_sha
+        return write_manifest(
+            zf,
+            writer,
+            filters,
+            head=head,
+            missing=missing,
+            kind=FORMAT,
+            client=client.name,
+            period={"start": filters.start, "end": filters.end},
+            people=len(ids),
+        )

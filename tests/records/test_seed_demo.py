@@ -85,6 +85,16 @@ def test_seed_demo_builds_a_year_that_checks_out(settings, login, tmp_path):
     review = login(officer).get(reverse("records:dashboard")).content.decode().split("Review date approaching", 1)
     assert len(review) == 2 and "Sanctions for policy violations" in review[1].split("</p>", 1)[0]
 
+    # A client whose accounts Billing Operations works: the officer's client page lists its people today.
+    from roles.client_scope import people_on
+    from roles.models import Client
+
+    lakeside = Client.objects.get(name="Lakeside Orthopedic Group")
+    billing_ops = set(User.objects.filter(department__name="Billing Operations", terminated_on__isnull=True))
+    assert billing_ops and set(people_on(lakeside, today)) == billing_ops
+    page = login(officer).get(reverse("roles:client", args=[lakeside.pk])).content.decode()
+    assert "billing@demo.example" in page
+
     # Today: a few people overdue and a few due soon.
     now = reports.dashboard(reports.Filters(as_of=today))
     assert 1 <= now.overdue <= 20 and now.due_soon >= 3

@@ -4,7 +4,8 @@ About 60 people hired over the last three years. The product was adopted a year 
 hired by then was added and assigned its modules; since then new hires joined on their hire dates, people
 took their modules (some late, a few never), privacy essentials had a material change with its retraining
 wave, two security reminders went out and were acknowledged, the five starter policies
-(courses/policy_templates) were published to everyone and acknowledged, one person left, and the annual cycle
+(courses/policy_templates) were published to everyone and acknowledged, a client (Lakeside Orthopedic Group) signed
+its BAA with Billing Operations working its accounts, one person left, and the annual cycle
 came round. Each step runs with the clock set to its day (time-machine), so every record, hash and audit event is
 what the product would have written that day. Finally the audit trail is verified and anchored.
 
@@ -47,6 +48,7 @@ from records.walkthrough import module_walk
 from roles import access
 from roles.assignments import sync_assignments
 from roles.bulletins import bulletin_acknowledge, bulletin_create
+from roles.clients import client_create, client_scope_add
 from roles.defaults import load_default_roles
 from roles.models import Assignment, Bulletin, Department, PolicyAssignment, User, WorkforceRole
 from roles.policies import policy_audience_set
@@ -93,6 +95,8 @@ MATERIAL_CHANGE_DAY = 200  # days after the product was adopted
 POLICY_DAY = 20  # the starter policies are published to everyone
 REVIEW_SOON = "sanctions"  # its review date falls due in two weeks: the officer's list shows it
 LEAVER_DAY = 160
+CLIENT_DAY = 45  # a client's business associate agreement takes effect; Billing Operations works its accounts
+CLIENT = "Lakeside Orthopedic Group"
 STRAGGLER_RATE = 0.04  # assignments nobody gets round to
 LATE_RATE = 0.15
 
@@ -303,6 +307,22 @@ class Year:
                 actor=a.user,
             )
 
+    def sign_client(self) -> None:
+        """A covered entity signs its BAA; its claims are worked by Billing Operations (its evidence pack covers
+        them). The agreement adds no module of its own, so the demo's training figures stay as they are."""
+        client = client_create(
+            name=CLIENT,
+            baa_effective_on=timezone.localdate(),
+            notes="Orthopaedic practice: claims, denials and payment posting. Asks for an evidence pack each year.",
+            actor=self.officer,
+        )
+        client_scope_add(
+            client=client,
+            department=Department.objects.get(name=DEPARTMENTS["billing"]),
+            reason="Billing Operations works Lakeside's claims and denials",
+            actor=self.officer,
+        )
+
     def publish_policies(self) -> None:
         today = timezone.localdate()
         for template in policy_templates():
@@ -380,6 +400,7 @@ class Year:
             change_day = _weekday(self.start + dt.timedelta(days=MATERIAL_CHANGE_DAY))
             self.on(change_day, dt.time(7, 45), partial(self.publish_change, changed))
         self.on(_weekday(self.start + dt.timedelta(days=POLICY_DAY)), dt.time(7, 30), self.publish_policies)
+        self.on(_weekday(self.start + dt.timedelta(days=CLIENT_DAY)), dt.time(9, 0), self.sign_client)
         for offset, title, body in BULLETINS:
             day = _weekday(self.start + dt.timedelta(days=offset))
             self.on(day, dt.time(8, 0), partial(self.remind, title, body, day))

@@ -413,16 +413,17 @@ def _trend_live(days: list[dt.date], filters: Filters) -> dict[dt.date, tuple[in
     return {day: (row[3 * i] or 0, row[3 * i + 1] or 0, row[3 * i + 2] or 0) for i, day in enumerate(days)}
 
 
-def trend(filters: Filters) -> dict[str, Any]:
+def trend(filters: Filters, known: dict[dt.date, tuple[int, int, int]] | None = None) -> dict[str, Any]:
     """Percent complete and overdue at each of the last 12 months' points, drawn as a server-rendered SVG line
     (viewBox 420 x 225: plot from x 40 to 405, y 20 (100%) to 190 (0%)). Past days the nightly task has stored
-    come from their stored figures (records/summaries.py, one query); the others are counted live, all in one
-    more query."""
+    come from their stored figures (records/summaries.py, one query); `known` days (the dashboard passes its own
+    headline counts for the "as of" day) are not counted again; the others are counted live, in one more query."""
     days = trend_days(filters.as_of)
     stored = summaries.stored_days([d for d in days if d < timezone.localdate()])
     from_store = summaries.figures(sorted(stored), filters) if stored else {}
     counted = {day: from_store.get(day, (0, 0, 0)) for day in stored}
-    counted.update(_trend_live([d for d in days if d not in stored], filters))
+    counted.update(known or {})  # the "as of" day's own figures, which the dashboard has counted already
+    counted.update(_trend_live([d for d in days if d not in counted], filters))
     points = []
     step = 365 / (len(days) - 1)
     for i, day in enumerate(days):
@@ -570,7 +571,7 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         audit_state=audit_state() if with_audit_state else None,
         module_chart=_chart(by_role, columns=True),
         role_chart=_chart(by_role, columns=False),
-        trend=trend(filters),
+        trend=trend(filters, known={day: (totals["total"], totals["done"], totals["overdue"])}),
     )
 
 

@@ -569,6 +569,15 @@ TARGETS: list[Target] = [
         lambda c: {"audience": "roles", "roles": [c["employee"].workforce_role_id]},
         watch=("roles.PolicyAudience", "roles.PolicyAssignment"),
     ),
+    Target(  # the one field is the confirmation: never "yes" here, so the policy is only asked about, never retired
+        "records:policy_retire",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:policy_retire", c["policy_version"].policy_id),
+        ("confirmed",),
+        lambda c: {"confirmed": "yes"},
+        watch=("courses.Policy", "roles.PolicyAssignment"),
+    ),
     Target(
         "roles:import",
         "compliance_officer",

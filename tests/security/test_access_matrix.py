@@ -93,6 +93,7 @@ MATRIX: dict[str, dict | str] = {
     "records:policy_detail": row(302, 403, 403, 200, 200, 200),
     "records:policy_audience": same(405),  # POST only
     "records:policy_publish": row(302, 403, 403, 200, 403, 200),
+    "records:policy_retire": same(405),  # POST only, asks to confirm (tests/records/test_policy_retire.py)
     "records:policy_version": row(302, 403, 403, 200, 200, 200),
     "records:policy_read": row(302, 200, 404, 404, 404, 404),
     "records:policy_pdf": row(302, 200, 200, 200, 200, 200),  # the billing role's policy: the manager is billing too

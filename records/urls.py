@@ -42,6 +42,7 @@ urlpatterns = [
     path("dashboard/courses/markdown-preview/", course_editor.markdown_preview, name="course_markdown_preview"),
     path("dashboard/courses/drafts/<int:draft_id>/", course_editor.draft_detail, name="course_draft"),
     path("dashboard/courses/drafts/<int:draft_id>/history/", course_editor.draft_history, name="course_draft_history"),
+    path("dashboard/courses/drafts/<int:draft_id>/discard/", course_editor.draft_discard_view, name="course_discard"),
     path(
         "dashboard/courses/drafts/<int:draft_id>/lessons/<int:position>/",
         course_editor.lesson_edit,

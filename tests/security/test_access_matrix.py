@@ -105,6 +105,7 @@ MATRIX: dict[str, dict | str] = {
     "records:course_markdown_preview": row(302, 403, 403, 405, 403, 405),
     "records:course_draft": row(302, 403, 403, 200, 200, 200),
     "records:course_draft_history": row(302, 403, 403, 200, 200, 200),
+    "records:course_discard": row(302, 403, 403, 405, 403, 405),  # POST only (tests/records/test_draft_discard.py)
     "records:course_lesson": row(302, 403, 403, 200, 403, 200),
     "records:course_lesson_change": row(302, 403, 403, 405, 403, 405),
     "records:course_question": row(302, 403, 403, 200, 403, 200),

@@ -126,6 +126,8 @@ def test_the_policy_list_shows_it_as_retired(login, version, compliance_officer,
     for person in (compliance_officer, auditor):
         page = login(person).get(reverse("records:policies")).content.decode()
         assert f'<span class="badge">retired {day}</span>' in page
+    dashboard = login(compliance_officer).get(reverse("records:dashboard")).content.decode()
+    assert 'Acceptable use</a> <span class="badge">retired</span>' in dashboard
 
 
 def test_a_retired_policy_cannot_be_published_again(login, version, compliance_officer):

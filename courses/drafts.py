@@ -208,13 +208,24 @@ def draft_publish(
     return result
 
 
-def draft_discard(*, draft: CourseDraft, actor: AbstractBaseUser | None) -> None:
+def draft_discard(*, draft: CourseDraft, revision: int, actor: AbstractBaseUser | None) -> CourseDraft:
+    """Close an open draft without publishing it. Its saved revisions stay (the history auditors read); a draft
+    saved by someone else since `revision` was read is refused (StaleDraft), as is a closed one (DraftClosed)."""
     with transaction.atomic():
-        updated = CourseDraft.objects.filter(
-            pk=draft.pk, published_version__isnull=True, discarded_at__isnull=True
-        ).update(discarded_at=timezone.now())
-        if updated:
-            audit.record("catalog.draft_discarded", actor=actor, subject=draft, data={"course": draft.slug})
+        locked = CourseDraft.objects.select_for_update().get(pk=draft.pk)
+        if not locked.is_open:
+            raise DraftClosed("This draft is published or discarded already: nothing was changed.")
+        if locked.revision != revision:
+            raise StaleDraft(locked)
+        locked.discarded_at = timezone.now()
+        locked.save(update_fields=["discarded_at"])
+        audit.record(
+            "catalog.draft_discarded",
+            actor=actor,
+            subject=locked,
+            data={"course": locked.slug, "revision": locked.revision},
+        )
+    return locked
 
 
 def publish_problems(draft: CourseDraft) -> list[Problem]:

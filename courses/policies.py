@@ -26,11 +26,12 @@ from hipaa_training import audit
 
 from .markdown import render_markdown
 from .models import Policy, PolicyVersion
-from .signals import policy_version_published
+from .signals import policy_retired, policy_version_published
 
 MAX_ACK_WITHIN_DAYS = 365
 TEMPLATES_DIR = Path(__file__).resolve().parent / "policy_templates"
 TEMPLATE_MARK = "Template — adapt before publishing"
+RETIRED_MESSAGE = "This policy is retired: it cannot be published again. Add a new policy instead."
 
 
 @dataclass(frozen=True)
@@ -129,12 +130,14 @@ def policy_version_publish(
     if not 1 <= ack_within_days <= MAX_ACK_WITHIN_DAYS:
         errors.setdefault("ack_within_days", []).append(f"Between 1 and {MAX_ACK_WITHIN_DAYS} days.")
     if policy.is_retired:
-        errors.setdefault("__all__", []).append("This policy is retired.")
+        errors.setdefault("__all__", []).append(RETIRED_MESSAGE)
     if errors:
         raise ValidationError(errors)
     content = pdf if pdf else body_markdown.encode("utf-8")
     with transaction.atomic():
         locked = Policy.objects.select_for_update().get(pk=policy.pk)
+        if locked.is_retired:  # retired since the caller read it
+            raise ValidationError({"__all__": [RETIRED_MESSAGE]})
         last = PolicyVersion.objects.current_for(locked)
         number = (last.number if last else 0) + 1
         version = PolicyVersion.objects.create(
@@ -171,3 +174,26 @@ def policy_version_publish(
         )
         transaction.on_commit(lambda: policy_version_published.send(sender=PolicyVersion, version=version))
     return version
+
+
+def policy_retire(*, policy: Policy, actor: AbstractBaseUser | None) -> Policy:
+    """Retire a policy: nobody is newly asked to acknowledge it and the open requests are cancelled (by roles, in
+    this transaction); its versions and acknowledgements are kept, six years from when it was last in effect
+    (45 CFR 164.316(b)(2)(i))."""
+    with transaction.atomic():
+        locked = Policy.objects.select_for_update().get(pk=policy.pk)
+        if locked.is_retired:
+            since = timezone.localdate(locked.retired_at).isoformat()
+            raise ValidationError(f"{locked.title} is retired already (since {since}): nothing was changed.")
+        locked.retired_at = timezone.now()
+        locked.save(update_fields=["retired_at"])
+        last = PolicyVersion.objects.filter(policy=locked).order_by("-number").values_list("number", flat=True).first()
+        audit.record(
+            "policy.retired",
+            actor=actor,
+            subject=locked,
+            data={"policy": locked.slug, "title": locked.title, "last_version": last},
+        )
+        policy_retired.send(sender=Policy, policy=locked, actor=actor)
+    policy.retired_at = locked.retired_at
+    return locked

@@ -33,6 +33,7 @@ urlpatterns = [
     path("dashboard/policies/<int:policy_id>/", policies.policy_detail, name="policy_detail"),
     path("dashboard/policies/<int:policy_id>/audience/", policies.policy_audience, name="policy_audience"),
     path("dashboard/policies/<int:policy_id>/publish/", policies.policy_publish, name="policy_publish"),
+    path("dashboard/policies/<int:policy_id>/retire/", policies.policy_retire_view, name="policy_retire"),
     path("dashboard/policies/versions/<int:version_id>/", policies.policy_version, name="policy_version"),
     # the course editor (records/views/course_editor.py)
     path("dashboard/courses/", course_editor.course_list, name="course_list"),
@@ -41,6 +42,7 @@ urlpatterns = [
     path("dashboard/courses/markdown-preview/", course_editor.markdown_preview, name="course_markdown_preview"),
     path("dashboard/courses/drafts/<int:draft_id>/", course_editor.draft_detail, name="course_draft"),
     path("dashboard/courses/drafts/<int:draft_id>/history/", course_editor.draft_history, name="course_draft_history"),
+    path("dashboard/courses/drafts/<int:draft_id>/discard/", course_editor.draft_discard_view, name="course_discard"),
     path(
         "dashboard/courses/drafts/<int:draft_id>/lessons/<int:position>/",
         course_editor.lesson_edit,

@@ -53,6 +53,7 @@ CANCEL_CLIENT = (
     "(or the agreement no longer does)."
 )
 CANCEL_LEAVER = "The person left the workforce or has no workforce role."
+CANCEL_POLICY_RETIRED = "The policy was retired: nobody is asked to acknowledge it any more."
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -536,6 +537,7 @@ class _PolicyRules:
     roles: dict[int, set[int]]
     current: dict[int, tuple[int, int, int]]  # policy id -> (version id, number, ack_within_days)
     counts_from: dict[int, int]  # policy id -> the number of its newest material version
+    retired: set[int] = field(default_factory=set)  # published policies since retired: nobody is asked any more
 
 
 def _policy_rules() -> _PolicyRules:
@@ -544,11 +546,13 @@ def _policy_rules() -> _PolicyRules:
 
     current: dict[int, tuple[int, int, int]] = {}
     counts_from: dict[int, int] = {}
-    for pk, policy_id, number, material, days in (
-        PolicyVersion.objects.filter(policy__retired_at__isnull=True)
-        .order_by("policy_id", "number")
-        .values_list("pk", "policy_id", "number", "material", "ack_within_days")
-    ):
+    retired: set[int] = set()
+    for pk, policy_id, number, material, days, retired_at in PolicyVersion.objects.order_by(
+        "policy_id", "number"
+    ).values_list("pk", "policy_id", "number", "material", "ack_within_days", "policy__retired_at"):
+        if retired_at is not None:
+            retired.add(policy_id)
+            continue
         current[policy_id] = (pk, number, days)
         if material or number == 1:
             counts_from[policy_id] = number
@@ -557,7 +561,7 @@ def _policy_rules() -> _PolicyRules:
     for audience in PolicyAudience.objects.filter(policy_id__in=current).prefetch_related("roles"):
         everyone[audience.policy_id] = audience.everyone
         roles[audience.policy_id] = {r.pk for r in audience.roles.all()}
-    return _PolicyRules(everyone, roles, current, counts_from)
+    return _PolicyRules(everyone, roles, current, counts_from, retired)
 
 
 def policies_of(person: User, rules: _PolicyRules) -> set[int]:
@@ -588,12 +592,14 @@ def _sync_policy_batch(
     create: list[PolicyAssignment] = []
     superseded: list[int] = []
     out_of_audience: list[int] = []
+    retired: list[int] = []
     for person in people:
         wanted = policies_of(person, rules)
         mine = rows.get(person.pk, {})
         for policy_id, history in mine.items():
             if policy_id not in wanted:
-                out_of_audience += [pk for pk, _, acked, cancelled in history if not acked and not cancelled]
+                gone = retired if policy_id in rules.retired else out_of_audience
+                gone += [pk for pk, _, acked, cancelled in history if not acked and not cancelled]
         start = max(today, person.hire_date or today)
         for policy_id in wanted:
             history = mine.get(policy_id, [])
@@ -622,16 +628,17 @@ def _sync_policy_batch(
         for ids, why in (
             (superseded, "A material new version of the policy replaces it."),
             (out_of_audience, "The person is no longer in the policy's audience."),
+            (retired, CANCEL_POLICY_RETIRED),
         ):
             if ids:
                 result.cancelled += PolicyAssignment.objects.filter(pk__in=ids, acknowledged_at__isnull=True).update(
                     cancelled_at=now, cancel_reason=why
                 )
-        if superseded or out_of_audience:
+        if superseded or out_of_audience or retired:
             audit.record(
                 "policy_assignment.cancelled",
                 actor=actor,
-                data={"assignment_ids": sorted(superseded + out_of_audience)},
+                data={"assignment_ids": sorted(superseded + out_of_audience + retired)},
             )
         if create:
             result.created = PolicyAssignment.objects.bulk_create(create)

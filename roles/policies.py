@@ -37,6 +37,8 @@ def policy_audience_set(
 ) -> PolicySyncResult:
     """Say who must acknowledge a policy; everyone newly in the audience is asked at once, anyone no longer in it
     has their open acknowledgement cancelled (their past acknowledgements stay)."""
+    if policy.is_retired:
+        raise ValidationError("This policy is retired: its audience is kept as it was and no longer changes.")
     roles = sorted(set(roles), key=lambda r: r.slug)
     if not everyone and not roles:
         raise ValidationError({"roles": "Choose the workforce roles this policy is for, or choose everyone."})

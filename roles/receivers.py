@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from courses.models import CourseVersion, PolicyVersion
-from courses.signals import policy_version_published, version_published
+from courses.models import CourseVersion, Policy, PolicyVersion
+from courses.signals import policy_retired, policy_version_published, version_published
 
 from .access import ACCESS_GROUPS, COMPLIANCE_OFFICER
 from .assignments import sync_assignments, sync_policy_assignments
@@ -28,6 +28,13 @@ def _ask_policy_audience(sender: Any, version: PolicyVersion, **kwargs: Any) -> 
     if version.material or version.number == 1:  # a non-material version asks nobody again
         people = User.objects.filter(workforce_role__isnull=False)
         sync_policy_assignments(people=people, reason_hint=PolicyAssignment.AUDIENCE)
+
+
+@receiver(policy_retired, dispatch_uid="cancel_retired_policy")
+def _cancel_retired_policy(sender: Any, policy: Policy, actor: User | None, **kwargs: Any) -> None:
+    """In the retiring transaction: whoever is still asked to acknowledge the policy is asked no more."""
+    asked = PolicyAssignment.objects.open().filter(policy=policy).values("user")
+    sync_policy_assignments(people=User.objects.filter(pk__in=asked), actor=actor)
 
 
 @receiver(post_migrate, dispatch_uid="ensure_access_groups")

@@ -23,13 +23,14 @@ from courses.diff import content_diff
 from courses.drafts import (
     DraftClosed,
     StaleDraft,
+    draft_discard,
     draft_publish,
     draft_save,
     draft_start,
     publish_problems,
 )
 from courses.markdown import render_markdown
-from courses.models import Course, CourseDraft, CourseVersion
+from courses.models import Course, CourseDraft, CourseDraftRevision, CourseVersion
 from courses.publishing import (
     MAX_TEXT,
     MIN_CHOICES,
@@ -706,6 +707,44 @@ def draft_publish_view(request: AuthenticatedHttpRequest, draft_id: int) -> Http
         },
         status=status,
     )
+
+
+# --- discard ---
+
+
+@access_required(*COURSE_EDITORS)
+@require_POST
+def draft_discard_view(request: AuthenticatedHttpRequest, draft_id: int) -> HttpResponse:
+    """Discard a draft, asked twice: the first POST says what is kept (every saved revision, the history), the
+    second (`confirmed=yes`) closes the draft. A closed draft or a stale revision changes nothing."""
+    draft = _draft(draft_id)
+    if not draft.is_open:
+        messages.error(request, "This draft is published or discarded already: nothing was changed.")
+        return redirect(_draft_url(draft))
+    revision = _revision(request)
+    if revision != draft.revision:  # saved by someone since this page was read: say so before asking
+        messages.error(request, f"The draft was not discarded. {StaleDraft(draft)}")
+        return redirect(_draft_url(draft))
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "records/courses/discard.html",
+            {
+                "draft": draft,
+                "revision": revision,
+                "saves": CourseDraftRevision.objects.filter(draft=draft).count(),
+            },
+        )
+    try:
+        draft_discard(draft=draft, revision=revision, actor=request.user)
+    except DraftClosed as error:
+        messages.error(request, str(error))
+        return redirect(_draft_url(draft))
+    except StaleDraft as error:
+        messages.error(request, f"The draft was not discarded. {error}")
+        return redirect(_draft_url(draft))
+    messages.success(request, f"The draft of {draft.title} was discarded; its history is kept.")
+    return redirect("records:course_list")
 
 
 # --- versions ---

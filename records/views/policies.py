@@ -17,12 +17,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import Policy, PolicyVersion
-from courses.policies import MAX_ACK_WITHIN_DAYS, pdf_max_bytes, policy_create, policy_version_publish
+from courses.policies import (
+    MAX_ACK_WITHIN_DAYS,
+    RETIRED_MESSAGE,
+    pdf_max_bytes,
+    policy_create,
+    policy_retire,
+    policy_version_publish,
+)
 from hipaa_training.net import client_ip
 from roles import access
 from roles.forms import IdsMultipleChoiceField
 from roles.http import AuthenticatedHttpRequest
-from roles.models import WorkforceRole
+from roles.models import PolicyAssignment, WorkforceRole
 from roles.policies import audience_of, policy_audience_set
 
 from ..access import get_policy_assignment_for_user, get_policy_version_for_user
@@ -206,7 +213,10 @@ def policy_audience(request: AuthenticatedHttpRequest, policy_id: int) -> HttpRe
 
 @access.access_required(*WRITERS)
 def policy_publish(request: AuthenticatedHttpRequest, policy_id: int) -> HttpResponse:
-    policy = get_object_or_404(Policy, pk=policy_id, retired_at__isnull=True)
+    policy = get_object_or_404(Policy, pk=policy_id)
+    if policy.is_retired:
+        messages.error(request, RETIRED_MESSAGE)
+        return redirect("records:policy_detail", policy.pk)
     current = PolicyVersion.objects.current_for(policy)
     initial: dict[str, Any] = {"material": "yes"}
     if current:
@@ -234,6 +244,39 @@ def policy_publish(request: AuthenticatedHttpRequest, policy_id: int) -> HttpRes
             messages.success(request, f"Version {version.number} of {policy.title} is published.")
             return redirect("records:policy_detail", policy.pk)
     return render(request, "records/policies/publish.html", {"policy": policy, "current": current, "form": form})
+
+
+@require_POST
+@access.access_required(*WRITERS)
+def policy_retire_view(request: AuthenticatedHttpRequest, policy_id: int) -> HttpResponse:
+    """Retire a policy, asked twice: the first POST shows what retiring does (who is no longer asked, what is
+    kept), the second (`confirmed=yes`) retires it."""
+    policy = get_object_or_404(Policy, pk=policy_id)
+    if policy.is_retired:
+        messages.error(request, f"{policy.title} is retired already: nothing was changed.")
+        return redirect("records:policy_detail", policy.pk)
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "records/policies/retire.html",
+            {
+                "policy": policy,
+                "open": PolicyAssignment.objects.open().filter(policy=policy).count(),
+                "acknowledged": PolicyAcknowledgement.objects.filter(version__policy=policy).count(),
+                "versions": PolicyVersion.objects.filter(policy=policy).count(),
+            },
+        )
+    try:
+        policy_retire(policy=policy, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{policy.title} is retired: nobody is asked to acknowledge it any more; its versions and "
+            "acknowledgements are kept.",
+        )
+    return redirect("records:policy_detail", policy.pk)
 
 
 @require_GET

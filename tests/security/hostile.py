@@ -451,6 +451,15 @@ TARGETS: list[Target] = [
         lambda c: {"revision": -1, "change_note": "Hostile input check.", "material": "no"},
         watch=DRAFT,
     ),
+    Target(  # a stale revision with the confirmation, or the right one without it: the draft stays open
+        "records:course_discard",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:course_discard", _draft().pk),
+        ("revision", "confirmed"),
+        lambda c: {"revision": -1, "confirmed": "yes"},
+        watch=DRAFT,
+    ),
     Target(
         "records:course_draft_new",
         "compliance_officer",
@@ -559,6 +568,15 @@ TARGETS: list[Target] = [
             "material": "no",
         },
         watch=("courses.PolicyVersion", "roles.PolicyAssignment"),
+    ),
+    Target(  # the one field is the confirmation: never "yes" here, so the policy is only asked about, never retired
+        "records:policy_retire",
+        "compliance_officer",
+        "post",
+        lambda c: _url("records:policy_retire", c["policy_version"].policy_id),
+        ("confirmed",),
+        lambda c: {"confirmed": "yes"},
+        watch=("courses.Policy", "roles.PolicyAssignment"),
     ),
     Target(
         "records:policy_audience",

@@ -93,6 +93,7 @@ MATRIX: dict[str, dict | str] = {
     "records:policy_detail": row(302, 403, 403, 200, 200, 200),
     "records:policy_audience": same(405),  # POST only
     "records:policy_publish": row(302, 403, 403, 200, 403, 200),
+    "records:policy_retire": same(405),  # POST only, asks to confirm (tests/records/test_policy_retire.py)
     "records:policy_version": row(302, 403, 403, 200, 200, 200),
     "records:policy_read": row(302, 200, 404, 404, 404, 404),
     "records:policy_pdf": row(302, 200, 200, 200, 200, 200),  # the billing role's policy: the manager is billing too
@@ -104,6 +105,7 @@ MATRIX: dict[str, dict | str] = {
     "records:course_markdown_preview": row(302, 403, 403, 405, 403, 405),
     "records:course_draft": row(302, 403, 403, 200, 200, 200),
     "records:course_draft_history": row(302, 403, 403, 200, 200, 200),
+    "records:course_discard": row(302, 403, 403, 405, 403, 405),  # POST only (tests/records/test_draft_discard.py)
     "records:course_lesson": row(302, 403, 403, 200, 403, 200),
     "records:course_lesson_change": row(302, 403, 403, 405, 403, 405),
     "records:course_question": row(302, 403, 403, 200, 403, 200),

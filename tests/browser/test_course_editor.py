@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.browser.demo import seed_demo
+from tests.browser.steps import sign_in, type_into
 from tests.browser.test_take_course import ARGS, check_page, press
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,32 +49,12 @@ def browser(demo):
         b.close()
 
 
-def type_into(page, selector: str, value: str) -> None:
-    page.locator(selector).focus()
-    page.keyboard.type(value)
-
-
-def sign_in(page, email: str, code: str | None = None) -> None:
-    page.goto("/accounts/login/")
-    type_into(page, "input[name=login]", email)
-    page.keyboard.press("Tab")
-    page.keyboard.type("hipaa-demo-2026")
-    page.keyboard.press("Enter")
-    if code is not None:
-        page.wait_for_selector("input[name=code]")
-        type_into(page, "input[name=code]", code)
-        page.keyboard.press("Enter")
-    page.wait_for_load_state()
-
-
 def test_officer_edits_previews_and_publishes_a_lesson_and_the_learner_is_retrained(live_server, demo, browser):
-    from tests.conftest import totp_code
-
     checked: set[str] = set()
     page = browser.new_page(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     csp_violations: list[str] = []
     page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
-    sign_in(page, "officer@demo.example", totp_code())
+    sign_in(page, "officer@demo.example", totp=True)
 
     press(page, page.get_by_role("navigation", name="Main").get_by_role("link", name="Courses"))
     page.wait_for_url("**/dashboard/courses/")

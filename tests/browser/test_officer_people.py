@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.demo import seed_demo
+from tests.browser.steps import sign_in, type_into
 from tests.browser.test_take_course import ARGS, check_page, press
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,11 +53,6 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=str(SHOTS / f"{name}-375.png"), full_page=True)
     page.set_viewport_size(size)
-
-
-def type_into(page, selector: str, value: str) -> None:
-    page.locator(selector).focus()
-    page.keyboard.type(value)
 
 
 def test_officer_adds_a_new_hire_and_moves_a_billing_person_to_intake(live_server, demo, browser):
@@ -138,21 +134,6 @@ def test_officer_adds_a_new_hire_and_moves_a_billing_person_to_intake(live_serve
     assert "Patient communication cycle 1 · Role change" in transcript
     shoot(page, "transcript-after")
     assert csp_violations == []
-
-
-def sign_in(page, email: str, *, totp: bool) -> None:
-    from tests.conftest import totp_code
-
-    page.goto("/accounts/login/")
-    type_into(page, "input[name=login]", email)
-    page.keyboard.press("Tab")
-    page.keyboard.type("hipaa-demo-2026")
-    page.keyboard.press("Enter")
-    if totp:
-        page.wait_for_selector("input[name=code]")
-        type_into(page, "input[name=code]", totp_code())
-        page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/accounts/" not in url)  # signed in (a goto now would cut the POST short)
 
 
 def test_officer_assigns_a_module_to_two_selected_people(live_server, demo, browser):

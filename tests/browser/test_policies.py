@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.browser.demo import seed_demo
-from tests.browser.test_officer_people import shoot, type_into
+from tests.browser.steps import sign_in, type_into
+from tests.browser.test_officer_people import shoot
 from tests.browser.test_take_course import ARGS, check_page, press
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,27 +64,12 @@ def browser(demo):
         b.close()
 
 
-def sign_in(page, email: str, *, code: bool) -> None:
-    from tests.conftest import totp_code
-
-    page.goto("/accounts/login/")
-    type_into(page, "input[name=login]", email)
-    page.keyboard.press("Tab")
-    page.keyboard.type("hipaa-demo-2026")
-    page.keyboard.press("Enter")
-    if code:
-        page.wait_for_selector("input[name=code]")
-        type_into(page, "input[name=code]", totp_code())
-        page.keyboard.press("Enter")
-    page.wait_for_load_state()
-
-
 def test_officer_publishes_a_policy_and_billing_acknowledges_it(live_server, demo, browser):
     checked: set[str] = set()
     csp_violations: list[str] = []
     officer = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}).new_page()
     officer.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
-    sign_in(officer, "officer@demo.example", code=True)
+    sign_in(officer, "officer@demo.example", totp=True)
 
     press(officer, officer.get_by_role("navigation", name="Main").get_by_role("link", name="Policies"))
     officer.wait_for_url("**/dashboard/policies/")
@@ -113,7 +99,7 @@ def test_officer_publishes_a_policy_and_billing_acknowledges_it(live_server, dem
 
     learner = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}).new_page()
     learner.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
-    sign_in(learner, "billing@demo.example", code=False)
+    sign_in(learner, "billing@demo.example", totp=False)
     learner.wait_for_url("**/training/")
     section = learner.locator("section", has=learner.get_by_role("heading", name="Policies to acknowledge"))
     assert TITLE in section.inner_text()

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser.demo import seed_demo
+from tests.browser.steps import sign_in
 from tests.browser.test_take_course import ARGS, check_page, press
-from tests.conftest import enrol_totp, totp_code
+from tests.conftest import enrol_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,20 +52,6 @@ def shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=str(SHOTS / f"{name}-375.png"), full_page=True)
     page.set_viewport_size(size)
-
-
-def sign_in(page, email: str, totp: bool = False) -> None:
-    page.goto("/accounts/login/")
-    page.locator("input[name=login]").focus()
-    page.keyboard.type(email)
-    page.keyboard.press("Tab")
-    page.keyboard.type("hipaa-demo-2026")
-    page.keyboard.press("Enter")
-    if totp:
-        page.wait_for_selector("input[name=code]")
-        page.locator("input[name=code]").focus()
-        page.keyboard.type(totp_code())
-        page.keyboard.press("Enter")
 
 
 def test_officer_adds_a_requirement_and_the_role_sees_it_on_training(live_server, demo, browser):

@@ -36,13 +36,18 @@ from roles.grid import grid_rows
 from roles.models import Client, User
 from roles.organization import organization_name
 
-from .. import report_sections, reports
+from .. import report_sections, reports, should_vs_was
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks, training_queryset
 from ..models import Certificate
 from .bundle import _add_course_version, _json, _versions_taught, _Writer, chain_head, write_manifest
 from .report import people_on, should_vs_was_context
 
 FORMAT = "hipaa-training-client-evidence-pack/1"
+CLIENT_MODULES_NOTE = (
+    "The modules the client's agreement adds are not part of this comparison: they are listed under \"Who worked "
+    "the accounts, and what the agreement adds\", and each person's assignments of them, with due dates and "
+    "completions, are in their transcript below and in csv/training_records.csv."
+)
 
 
 def client_period(client: Client, start: dt.date | None = None, end: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -91,6 +96,8 @@ def client_report_context(
         "head": chain.head,
         "chain": chain,
         **should_vs_was_context(people_list, filters, period.as_of),
+        # The comparison reads roles and departments; say where the client's own modules are instead.
+        "svw_note": should_vs_was.REQUIREMENTS_NOTE + " " + CLIENT_MODULES_NOTE,
     }
 
 

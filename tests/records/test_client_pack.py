@@ -146,6 +146,8 @@ def test_the_client_module_is_in_the_riverside_pack(
     texts = _every_file(pack)
     assert "Leadership" in texts["client_requirements.csv"]
     assert "Riverside Clinic" in texts["manifest.json"]
+    # The report's should-vs-was section says the client's own modules are not in it, and where they are.
+    assert _squash("are not part of this comparison") in _squash(texts["report/training_report.pdf"])
 
 
 def test_the_pack_report_reads_a_fixed_number_of_queries(world):

@@ -10,7 +10,7 @@ class RecordsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from roles.models import Assignment, PersonState
+        from roles.models import Assignment, PersonState, User
 
         from . import summaries
         from .models import Completion
@@ -19,3 +19,4 @@ class RecordsConfig(AppConfig):
         post_save.connect(summaries.history_written, sender=PersonState, dispatch_uid="summaries-history")
         for model in (Assignment, Completion):
             post_save.connect(summaries.backdated, sender=model, dispatch_uid=f"summaries-{model.__name__}")
+        post_save.connect(summaries.person_saved, sender=User, dispatch_uid="summaries-person")

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from roles import history
+from roles.models import User
 
 DUE_SOON_DAYS = 30
 
@@ -75,7 +76,11 @@ def existed_q(day: dt.date) -> Q:
     not_cancelled = Q(cancelled_at__isnull=True)
     if day != timezone.localdate():
         not_cancelled |= Q(cancelled_at__gte=end)
-    return not_cancelled & history.employed_on(day) & Q(assigned_on__lte=day, created_at__lt=end)
+    if day == timezone.localdate():
+        employed = history.employed_on(day)
+    else:  # each person's history looked up once, not once for each of their assignments
+        employed = Q(user_id__in=User.objects.filter(history.employed_on(day, person="pk")).values("pk"))
+    return not_cancelled & employed & Q(assigned_on__lte=day, created_at__lt=end)
 
 
 def people_q(filters: Filters, day: dt.date | None = None, *, person: str = "user_id") -> Q:

@@ -178,10 +178,17 @@ class ReportJob(models.Model):
 
 
 class StoredDay(models.Model):
-    """A past day whose figures are stored in `DailyFigure`, complete."""
+    """A past day whose figures are stored in `DailyFigure`, complete; or today's figures so far, counted from
+    the records as they stood at `counted_from` (see records/summaries.py `today_figures`)."""
 
     day = models.DateField(primary_key=True)
     stored_at = models.DateTimeField(default=timezone.now)
+    counted_from = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Today's figures only: the latest audit event, assignment, completion and history row they were "
+        "counted after. Empty for a day that is over, whose figures are complete.",
+    )
 
     class Meta:
         ordering = ["day"]

@@ -7,6 +7,10 @@ past day is history written for it afterwards (a backdated departure, a person a
 date): `forget_from` drops the stored days from then on, and the next nightly `store_missing` stores them again.
 Readers use a day's rows only when that day is stored, and count live otherwise, so a missing day is slower,
 never wrong. `tests/records/test_summaries.py` recomputes stored days from the records and compares.
+
+Today's figures so far are stored the same way, marked with where the records stood when they were counted
+(`records_mark`); the first look after the records move on counts them again (`store_today`). Rows changed in
+place, which move no mark, drop them (the signals in records/apps.py: `backdated`, `person_saved`).
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from hipaa_training.celery import app as celery_app
+from hipaa_training.models import AuditEvent
 from roles import history
-from roles.models import Assignment
+from roles.models import Assignment, PersonState
 
 from . import conditions
-from .models import DailyFigure, StoredDay, StoredPeople
+from .models import Completion, DailyFigure, StoredDay, StoredPeople
 from .tasks import store_days_task
 
 
@@ -66,14 +71,12 @@ def live_people(day: dt.date) -> list[dict[str, Any]]:
     return list(_grouped(day).values("role", "department", "manager").annotate(people=Count("user_id", distinct=True)))
 
 
-def store_day(day: dt.date) -> bool:
-    """Store one past day's figures (False: it was stored already, perhaps by another worker just now)."""
-    if day >= timezone.localdate():
-        raise ValueError("only a day that is over has figures that stay the same")
+def _store(day: dt.date, counted_from: str = "") -> bool:
+    """Count `day` from the records and store its rows (False: another worker stored it just now)."""
     with transaction.atomic():
         try:
             with transaction.atomic():
-                stored = StoredDay.objects.create(day=day)
+                stored = StoredDay.objects.create(day=day, counted_from=counted_from)
         except IntegrityError:
             return False
         DailyFigure.objects.bulk_create(
@@ -99,6 +102,45 @@ def store_day(day: dt.date) -> bool:
     return True
 
 
+def store_day(day: dt.date) -> bool:
+    """Store one past day's figures (False: it was stored already, perhaps by another worker just now). Figures
+    counted while the day was still today are counted again: they miss what happened after."""
+    if day >= timezone.localdate():
+        raise ValueError("only a day that is over has figures that stay the same")
+    StoredDay.objects.filter(day=day).exclude(counted_from="").delete()
+    return _store(day)
+
+
+def records_mark() -> str:
+    """Where the records stand, in one query: the latest audit event, assignment, completion and history row.
+    Every change the product makes to what the figures count writes an audit event in the same transaction (the
+    chain's lock orders them by commit); the ids also catch rows added straight through the ORM."""
+    tables = [AuditEvent._meta.db_table, Assignment._meta.db_table, Completion._meta.db_table]
+    tables.append(PersonState._meta.db_table)
+    keys = ["seq", "id", "id", "id"]
+    sql = "SELECT " + ", ".join(f"(SELECT MAX({k}) FROM {t})" for k, t in zip(keys, tables, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return ":".join(str(v or 0) for v in cursor.fetchone())
+
+
+def store_today() -> bool:
+    """Today's figures so far, stored once and counted again only when the records have moved on since (a new
+    audit event, assignment, completion or history row), so the dashboard reads a few hundred stored rows
+    instead of every assignment. False when another request is storing them at this moment."""
+    today = timezone.localdate()
+    mark = records_mark()
+    if StoredDay.objects.filter(day=today, counted_from=mark).exists():
+        return True
+    StoredDay.objects.filter(day=today).delete()
+    return _store(today, mark)
+
+
+def forget_today() -> None:
+    """Today's stored figures no longer hold (a row was changed in place, which moves no mark)."""
+    StoredDay.objects.filter(day=timezone.localdate()).exclude(counted_from="").delete()
+
+
 def store_missing(days: list[dt.date] | None = None) -> int:
     """Store each of `days` (default: the ones today's dashboard reads) that is not stored yet."""
     wanted = days if days is not None else days_to_keep()
@@ -117,7 +159,8 @@ def store_later(days: list[dt.date]) -> None:
 
 
 def stored_days(days: list[dt.date]) -> set[dt.date]:
-    return set(StoredDay.objects.filter(day__in=days).values_list("day", flat=True))
+    """Which of `days` are over and stored complete."""
+    return set(StoredDay.objects.filter(day__in=days, counted_from="").values_list("day", flat=True))
 
 
 def forget_from(day: dt.date) -> int:
@@ -145,10 +188,17 @@ def figures(days: list[dt.date], filters: conditions.Filters) -> dict[dt.date, t
 
 
 def day_figures(filters: conditions.Filters) -> tuple[dict[str, int], list[dict[str, Any]]] | None:
-    """For a stored "as of" day: the dashboard's headline counts and its matrices' groups (role, department,
-    module) from the stored rows (two queries), or None when the day is not stored (one query)."""
+    """The dashboard's headline counts and its matrices' groups (role, department, module) from the stored rows
+    (two queries): today's, stored now if the records have moved on since they were counted; a past day's when
+    it is stored, else None (one query)."""
     day = filters.as_of
-    if day >= timezone.localdate() or not StoredDay.objects.filter(day=day).exists():
+    today = timezone.localdate()
+    if day > today:
+        return None
+    if day == today:
+        if not store_today():
+            return None
+    elif not StoredDay.objects.filter(day=day, counted_from="").exists():
         return None
     rows = list(_narrowed(DailyFigure.objects.filter(day_id=day), filters))
     totals = {k: sum(getattr(r, k) for r in rows) for k in ("total", "done", "overdue", "due_soon", "on_time")}
@@ -189,9 +239,21 @@ def history_written(sender: Any, instance: Any, created: bool = False, **kwargs:
 
 def backdated(sender: Any, instance: Any, **kwargs: Any) -> None:
     """An assignment or completion saved with a time earlier than today (imports, corrections, tests) changes the
-    days from then on; the product's own actions carry the present time and change no stored day."""
+    days from then on; the product's own actions carry the present time and change no stored day. (An assignment
+    saved again carries its earlier creation time, so it drops today's figures too.)"""
     today = timezone.localdate()
     moments = (getattr(instance, name, None) for name in ("created_at", "completed_at", "cancelled_at"))
     earlier = [day for day in (timezone.localdate(m) for m in moments if m is not None) if day < today]
     if earlier:
         forget_from(min(earlier))
+
+
+TODAY_FIELDS = frozenset({"workforce_role", "department", "manager", "terminated_on", "hire_date"})
+
+
+def person_saved(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    """A person's record changed in place: today's figures read their role, department, manager and employment
+    from it (a sign-in, which saves only the last login, changes none of them)."""
+    if created or (update_fields is not None and not TODAY_FIELDS & set(update_fields)):
+        return
+    forget_today()

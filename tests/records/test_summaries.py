@@ -139,7 +139,7 @@ def test_the_dashboard_and_team_page_show_the_same_trend_once_stored(login, work
     pages = [(compliance_officer, reverse("records:dashboard")), (workforce["mia"], reverse("records:team"))]
     before = [login(user).get(url).context["d"].trend["points"] for user, url in pages]
     summaries.store_missing()
-    assert StoredDay.objects.count() == len(summaries.days_to_keep())
+    assert StoredDay.objects.filter(counted_from="").count() == len(summaries.days_to_keep())
     for (user, url), points in zip(pages, before, strict=True):
         client = login(user)
         with CaptureQueriesContext(connection) as ctx:
@@ -221,3 +221,91 @@ def test_looking_at_a_past_day_has_a_worker_store_it_and_its_trend(workforce, dj
         reports.dashboard(reports.Filters(as_of=day))
     celery_app.conf.task_always_eager = True
     assert not again  # stored: nothing more to queue
+
+
+def _live_headline(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tuple[Any, ...]:
+    """Today's dashboard counted straight from the records (the stored rows out of the way)."""
+    with monkeypatch.context() as m:
+        m.setattr(summaries, "day_figures", lambda filters: None)
+        return _headline(reports.dashboard(reports.Filters(as_of=today(), **kwargs)))
+
+
+def _look(**kwargs: Any) -> reports.Dashboard:
+    return reports.dashboard(reports.Filters(as_of=today(), **kwargs))
+
+
+def _counted_live(ctx: CaptureQueriesContext) -> bool:
+    return any('INSERT INTO "records_dailyfigure"' in q["sql"] for q in ctx.captured_queries)
+
+
+def test_todays_figures_are_stored_and_read_back_while_the_records_stand_still(workforce, monkeypatch):
+    for kwargs in _filters(workforce):
+        assert _headline(_look(**kwargs)) == _live_headline(monkeypatch, **kwargs), kwargs
+    assert stored(today()) == recomputed(today()) and sum(stored(today()).values()) > 0
+    with CaptureQueriesContext(connection) as ctx:
+        _look()
+    assert not _counted_live(ctx)
+    assert not any("COUNT(DISTINCT" in q["sql"] for q in ctx.captured_queries)  # the headline read, not counted
+    # Today's rows are not a complete day: the nightly task neither reads them nor counts them as stored.
+    assert today() not in summaries.stored_days([today()])
+
+
+def test_todays_figures_are_counted_again_after_each_kind_of_change(workforce, monkeypatch):
+    from roles.services import person_update
+
+    _look()
+    ann, bo = workforce["ann"], workforce["bo"]
+    changes = [
+        (
+            "a completion",
+            lambda: complete(Assignment.objects.filter(user=bo, completed_at__isnull=True)[0], at(today())),
+        ),
+        ("a role change", lambda: person_update(person=bo, workforce_role=role("it"))),
+        ("a departure", lambda: person_deactivate(person=ann)),
+        (
+            "a new person",
+            lambda: person_create(
+                email="new@example.test", full_name="New Person", workforce_role=role("billing"), invite=False
+            ),
+        ),
+    ]
+    for what, change in changes:
+        before = _headline(_look())
+        change()
+        with CaptureQueriesContext(connection) as ctx:
+            after = _look()
+        assert _counted_live(ctx), what
+        assert _headline(after) != before, what
+        assert _headline(after) == _live_headline(monkeypatch), what
+        assert stored(today()) == recomputed(today()), what
+
+
+def test_a_row_changed_in_place_drops_todays_figures(workforce, monkeypatch):
+    before = _look()
+    open_one = Assignment.objects.filter(user=workforce["bo"], completed_at__isnull=True, cancelled_at__isnull=True)[0]
+    open_one.cancelled_at = reports.end_of_day(today()) - dt.timedelta(hours=1)
+    open_one.save()  # straight through the ORM: no audit event, no new row
+    assert _look().total == before.total - 1
+    assert _headline(_look()) == _live_headline(monkeypatch)
+    person = workforce["bo"]
+    still = _look()
+    person.workforce_role = role("it")
+    person.save()
+    moved = _look()
+    assert moved.by_role.table() != still.by_role.table()
+    assert _headline(moved) == _live_headline(monkeypatch)
+    person.save(update_fields=["last_login"])  # a sign-in changes nothing the figures count
+    with CaptureQueriesContext(connection) as ctx:
+        _look()
+    assert not _counted_live(ctx)
+
+
+def test_todays_figures_are_counted_again_as_a_complete_day_once_it_is_over(workforce):
+    day = today()
+    _look()
+    late = Assignment.objects.filter(user=workforce["bo"], completed_at__isnull=True, cancelled_at__isnull=True)[0]
+    complete(late, at(day, hour=22))  # after the look: today's stored rows miss it
+    with _on(day + dt.timedelta(days=1)):
+        assert summaries.store_missing([day]) == 1
+        assert StoredDay.objects.get(day=day).counted_from == ""
+        assert stored(day) == recomputed(day)

@@ -106,9 +106,30 @@ def main() -> None:
                     f"| report alone median {report['median_ms']:7.1f} ms | {len(ctx)} queries "
                     f"| floor {least['median_ms']:6.1f} ms, ratio {whole['median_ms'] / least['median_ms']:5.1f}x"
                 )
+                if not params:  # today, the first look after the records moved on: it counts them again
+                    from records.summaries import forget_today
+
+                    def changed_then_view(view=view) -> None:
+                        forget_today()
+                        view()
+
+                    recount = timed(changed_then_view, args.runs)
+                    print(
+                        f"  {'today, after a change':>18}: view median {recount['median_ms']:7.1f} ms  "
+                        f"p95 {recount['p95_ms']:7.1f} ms (today's figures counted again and stored)"
+                    )
+                    if size == max(args.sizes):
+                        record(
+                            f"dashboard, {size:,} people, today, first look after a change (counts today again)",
+                            recount["median_ms"],
+                            unit="ms",
+                            floor=least["median_ms"],
+                            goal="under 300 ms",
+                            met=recount["median_ms"] < 300,
+                        )
                 if size == max(args.sizes):
                     record(
-                        f"dashboard, {size:,} people, {'today' if not params else 'as of 90 days ago'} "
+                        f"dashboard, {size:,} people, {'today, figures stored' if not params else 'as of 90 days ago'} "
                         f"({len(ctx)} queries)",
                         whole["median_ms"],
                         unit="ms",

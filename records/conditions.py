@@ -10,11 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from roles import history
-from roles.models import User
+from roles.models import Assignment, User
 
 DUE_SOON_DAYS = 30
 
@@ -106,3 +109,52 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def new_hire_window_days() -> int:
+    return int(getattr(settings, "NEW_HIRE_WINDOW_DAYS", 365))
+
+
+def new_hire_outcomes(qs: QuerySet[Assignment], day: dt.date, group: list[str]) -> list[tuple[Any, ...]]:
+    """The people with new-hire assignments among `qs` who were hired in the window before `day`, counted by the
+    `group` columns and by outcome: rows of (*group, fully trained, trained on time, still in their window, days
+    from hire to their last completion when trained, else None, how many people). One query: each person's
+    assignments are counted inside it, the people outside, so a few hundred rows leave the database."""
+    window = new_hire_window_days()
+    per_person = (
+        qs.filter(
+            reason=Assignment.NEW_HIRE,
+            user__hire_date__gt=day - dt.timedelta(days=window),
+            user__hire_date__lte=day,
+        )
+        .values("user_id", *group)
+        .annotate(
+            n=Count("id"),
+            done=Count("id", filter=done_q(day)),
+            on_time=Count("id", filter=on_time_q(day)),
+            last_due=Max("due_on"),
+            took=ExpressionWrapper(Max(TruncDate("completed_at")) - F("user__hire_date"), output_field=DurationField()),
+        )
+        .values(*group, "n", "done", "on_time", "last_due", "took")
+        .order_by()
+    )
+    inner, params = per_person.query.sql_with_params()
+    keys = "".join(f"hires.{connection.ops.quote_name(g)}, " for g in group)
+    sql = (
+        f"SELECT {keys}done = n, on_time = n, last_due >= %s AND done < n, CASE WHEN done = n THEN took END, "
+        f"COUNT(*) FROM ({inner}) AS hires GROUP BY {', '.join(str(i + 1) for i in range(len(group) + 4))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (day, *params))
+        rows = cursor.fetchall()
+    width = len(group)
+    return [
+        (*r[:width], bool(r[width]), bool(r[width + 1]), bool(r[width + 2]), _days(r[width + 3]), r[-1]) for r in rows
+    ]
+
+
+def _days(took: Any) -> int | None:
+    """A date difference as days: PostgreSQL gives an interval, SQLite microseconds."""
+    if took is None:
+        return None
+    return (took if isinstance(took, dt.timedelta) else dt.timedelta(microseconds=took)).days

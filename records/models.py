@@ -232,3 +232,25 @@ class StoredPeople(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day_id}: {self.people} people"
+
+
+class NewHireFigure(models.Model):
+    """The new hires of a stored day (hired in the window before it) in one role, department and manager as they
+    stood that day, judged on one module's new-hire assignments, or on all of them (`course_id` empty): how many,
+    fully trained, trained on time, still within their window, and how many took each number of days from hire to
+    their last completion (for the median)."""
+
+    day = models.ForeignKey(StoredDay, on_delete=models.CASCADE, related_name="new_hires")
+    role_id = models.IntegerField(null=True)
+    department_id = models.IntegerField(null=True)
+    manager_id = models.IntegerField(null=True)
+    course_id = models.IntegerField(null=True, help_text="Empty: judged on all their new-hire modules.")
+    window_days = models.PositiveIntegerField()
+    people = models.PositiveIntegerField()
+    trained = models.PositiveIntegerField()
+    trained_on_time = models.PositiveIntegerField()
+    still_in_window = models.PositiveIntegerField()
+    days_taken = models.JSONField(default=dict, help_text="Days from hire to the last completion: how many people.")
+
+    def __str__(self) -> str:
+        return f"{self.day_id}: {self.people} new hires"

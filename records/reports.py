@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +25,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -36,7 +33,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from courses.models import Course, CourseVersion
@@ -60,6 +56,8 @@ from .conditions import (
     due_soon_q,
     end_of_day,
     existed_q,
+    new_hire_outcomes,
+    new_hire_window_days,
     on_time_q,
     overdue_q,
     people_q,
@@ -72,10 +70,6 @@ ABSENT, OPEN, DONE, OVERDUE = 0, 1, 2, 3  # an assignment's state at a trend poi
 
 def list_limit() -> int:
     return int(getattr(settings, "DASHBOARD_LIST_LIMIT", 25))
-
-
-def new_hire_window_days() -> int:
-    return int(getattr(settings, "NEW_HIRE_WINDOW_DAYS", 365))
 
 
 def with_names_on(qs: QuerySet[Assignment], day: dt.date) -> QuerySet[Assignment]:
@@ -97,17 +91,14 @@ def first_due(qs: QuerySet[Assignment], day: dt.date, limit: int) -> list[Assign
     """The first `limit` assignments of `qs` in (due date, person's name) order, with their people's role and
     department on `day`, in three short index walks instead of sorting every row: the first `limit` by due
     date alone fix the last due date the list reaches; the rows due before it are all in; the rest come from
-    the people due that day taken in name order (a whole workforce may share one due date). At most 3 queries."""
+    the people due that day taken in name order (a whole workforce may share one due date). 3 queries (1 if none)."""
     head = list(qs.order_by("due_on").values_list("pk", "due_on")[:limit])
     if not head:
         return []
     last = head[-1][1]
     ids = [pk for pk, due in head if due < last]
-    if len(head) < limit:
-        ids = [pk for pk, _ in head]
-    else:
-        tied = qs.filter(due_on=last).order_by("user__full_name", "user_id", "pk")
-        ids += list(tied.values_list("pk", flat=True)[: limit - len(ids)])
+    tied = qs.filter(due_on=last).order_by("user__full_name", "user_id", "pk")
+    ids += list(tied.values_list("pk", flat=True)[: limit - len(ids)])
     named = with_names_on(Assignment.objects.filter(pk__in=ids), day).select_related(*RELATED)
     return list(named.order_by("due_on", "user__full_name", "user_id", "pk"))
 
@@ -277,50 +268,27 @@ class NewHires:
         return percent(self.trained_on_time, self.judged)
 
 
-def new_hires(filters: Filters) -> NewHires:
-    """One query: each new hire's modules counted per person (inside), then those people counted by outcome and by
-    days from hire to their last completion (outside), so at most a few hundred rows leave the database."""
-    day = filters.as_of
-    window = new_hire_window_days()
-    per_person = (
-        assignments_as_of(filters)
-        .filter(
-            reason=Assignment.NEW_HIRE,
-            user__hire_date__gt=day - dt.timedelta(days=window),
-            user__hire_date__lte=day,
-        )
-        .values("user_id")
-        .annotate(
-            n=Count("id"),
-            done=Count("id", filter=done_q(day)),
-            on_time=Count("id", filter=on_time_q(day)),
-            last_due=Max("due_on"),
-            took=ExpressionWrapper(
-                Max(TruncDate("completed_at")) - F("user__hire_date"),
-                output_field=DurationField(),
-            ),
-        )
-        .values("n", "done", "on_time", "last_due", "took")
-    )
-    inner, params = per_person.query.sql_with_params()
-    outcome = (
-        "SELECT done = n, on_time = n, last_due >= %s AND done < n, CASE WHEN done = n THEN took END, COUNT(*) "
-        f"FROM ({inner}) AS hires GROUP BY 1, 2, 3, 4"
-    )
-    summary = NewHires(window_days=window)
-    days: list[int] = []
-    with connection.cursor() as cursor:
-        cursor.execute(outcome, (day, *params))
-        groups = cursor.fetchall()
-    for trained, on_time, waiting, took, people in groups:
+def new_hires(filters: Filters, *, stored: bool = False) -> NewHires:
+    """The new hires of the "as of" day for the filters: from the stored figures when the day is over and
+    `stored`, else counted from the records in one query."""
+    summary = NewHires(window_days=new_hire_window_days())
+    groups = summaries.new_hire_figures(filters) if stored else None
+    if groups is None:
+        groups = [
+            (trained * people, on_time * people, waiting * people, {took: people} if took is not None else {}, people)
+            for trained, on_time, waiting, took, people in new_hire_outcomes(
+                assignments_as_of(filters), filters.as_of, []
+            )
+        ]
+    taken: Counter[int] = Counter()
+    for trained, on_time, waiting, days, people in groups:
         summary.people += people
-        summary.trained += trained * people
-        summary.trained_on_time += on_time * people
-        summary.still_in_window += waiting * people
-        if took is not None:  # PostgreSQL gives an interval, SQLite microseconds
-            span = took if isinstance(took, dt.timedelta) else dt.timedelta(microseconds=took)
-            days.extend([span.days] * people)
-    summary.median_days = statistics.median(days) if days else None
+        summary.trained += trained
+        summary.trained_on_time += on_time
+        summary.still_in_window += waiting
+        taken.update(days)
+    days_list = sorted(taken.elements())
+    summary.median_days = statistics.median(days_list) if days_list else None
     return summary
 
 
@@ -603,7 +571,7 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         by_department=by_department,
         overdue_list=overdue_list,
         due_soon_list=due_soon_list,
-        new_hires=new_hires(filters),
+        new_hires=new_hires(filters, stored=stored is not None and not filters.is_today),
         retraining=retraining(filters),
         security_reminders=security_reminders(filters),
         audit_state=audit_state() if with_audit_state else None,

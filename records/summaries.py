@@ -28,7 +28,7 @@ from roles import history
 from roles.models import Assignment, PersonState
 
 from . import conditions
-from .models import Completion, DailyFigure, StoredDay, StoredPeople
+from .models import Completion, DailyFigure, NewHireFigure, StoredDay, StoredPeople
 from .tasks import store_days_task
 
 
@@ -99,7 +99,58 @@ def _store(day: dt.date, counted_from: str = "") -> bool:
             )
             for row in live_people(day)
         )
+        if not counted_from:  # today's new hires are one quick query; recounting them would double a recount
+            NewHireFigure.objects.bulk_create(_new_hire_rows(stored))
     return True
+
+
+def _new_hire_rows(stored: StoredDay) -> list[NewHireFigure]:
+    """The day's new hires by role, department and manager that day, judged on all their new-hire modules and on
+    each module (two queries)."""
+    day, window = stored.day, conditions.new_hire_window_days()
+    rows: dict[tuple[Any, ...], NewHireFigure] = {}
+    people = ["role", "department", "manager"]
+    for group in (people, [*people, "course_id"]):
+        for *key, trained, on_time, waiting, took, n in conditions.new_hire_outcomes(_grouped(day), day, group):
+            role_id, department_id, manager_id, *course = key
+            row = rows.setdefault(
+                (role_id, department_id, manager_id, *(course or [None])),
+                NewHireFigure(
+                    day=stored,
+                    role_id=role_id,
+                    department_id=department_id,
+                    manager_id=manager_id,
+                    course_id=course[0] if course else None,
+                    window_days=window,
+                    people=0,
+                    trained=0,
+                    trained_on_time=0,
+                    still_in_window=0,
+                    days_taken={},
+                ),
+            )
+            row.people += n
+            row.trained += trained * n
+            row.trained_on_time += on_time * n
+            row.still_in_window += waiting * n
+            if took is not None:
+                row.days_taken[str(took)] = row.days_taken.get(str(took), 0) + n
+    return list(rows.values())
+
+
+def new_hire_figures(filters: conditions.Filters) -> list[tuple[int, int, int, dict[int, int], int]] | None:
+    """A stored past day's new hires for the filters: (trained, trained on time, still in window, {days taken: people},
+    people) per stored group (one query), or None when they were stored with another window."""
+    window = conditions.new_hire_window_days()
+    rows = _narrowed(NewHireFigure.objects.filter(day_id=filters.as_of), filters, course=False)
+    rows = rows.filter(course_id=filters.course_id) if filters.course_id else rows.filter(course_id__isnull=True)
+    found = list(rows)
+    if any(r.window_days != window for r in found):
+        return None
+    return [
+        (r.trained, r.trained_on_time, r.still_in_window, {int(k): v for k, v in r.days_taken.items()}, r.people)
+        for r in found
+    ]
 
 
 def store_day(day: dt.date) -> bool:
@@ -132,8 +183,16 @@ def store_today() -> bool:
     mark = records_mark()
     if StoredDay.objects.filter(day=today, counted_from=mark).exists():
         return True
-    StoredDay.objects.filter(day=today).delete()
+    _drop(today)
     return _store(today, mark)
+
+
+def _drop(day: dt.date) -> None:
+    """Drop a day's stored rows in four plain DELETEs (the same queries whether or not there were any)."""
+    with connection.cursor() as cursor:
+        for model in (DailyFigure, StoredPeople, NewHireFigure):
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE day_id = %s", [day])
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(StoredDay._meta.db_table)} WHERE day = %s", [day])
 
 
 def forget_today() -> None:

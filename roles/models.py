@@ -251,6 +251,8 @@ class Assignment(models.Model):
                 condition=models.Q(completed_at__isnull=True, cancelled_at__isnull=True),
                 name="assignment_open_due",
             ),
+            # The dashboard's retraining section reads only the assignments a material new version made.
+            models.Index(fields=["due_on"], condition=models.Q(reason="new_version"), name="assignment_retraining_due"),
         ]
 
     def __str__(self) -> str:

@@ -191,6 +191,7 @@ def _headline(d: reports.Dashboard) -> tuple[Any, ...]:
         d.by_role.table(),
         d.by_department.table(),
         d.by_role.heads,
+        d.new_hires,
     )
 
 

@@ -283,10 +283,12 @@ class Lease:
     """A run's hold on its claims: every `REMINDER_CLAIM_LEASE_SECONDS / 6` it renews all the run has not
     sent yet (the batch in hand and the batches after it), so no sweep takes over a live run however long."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], stamped: float | None = None) -> None:
         self.tokens = list(tokens)
         self.every = lease_seconds() / 6
         self.last = time.monotonic()
+        # The monotonic time since which every unsent row of `tokens` carries its claim's stamp (None: unknown).
+        self.stamped = stamped
         self.lock = threading.Lock()  # the senders sharing a run share its lease
 
     def renew_if_due(self) -> None:
@@ -294,8 +296,14 @@ class Lease:
             return
         with self.lock:
             if self.tokens and time.monotonic() - self.last >= self.every:
+                started = time.monotonic()
                 renew(*self.tokens)
-                self.last = time.monotonic()
+                self.last, self.stamped = time.monotonic(), started
+
+    def fresh(self) -> bool:
+        """Every row the run has left was stamped within half a lease: no sweep can take any of it over yet, so
+        a batch need not renew its own before sending (a batch's renewal rewrites hundreds of rows)."""
+        return self.stamped is not None and time.monotonic() - self.stamped < lease_seconds() / 2
 
     def release(self, token: str) -> None:
         with self.lock:
@@ -381,11 +389,12 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
     it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
     claimed until the lease runs out and the sweep takes them over. `lease` is the run's hold on this and its
-    later claims (by default, on this one alone). Call outside a transaction.
+    later claims (by default, on this one alone); the batch renews its own rows first unless that lease knows
+    them stamped within half a lease (`Lease.fresh`). Call outside a transaction.
     """
     result = SendResult()
     lease = lease or Lease([token])
-    if not renew(token):
+    if not lease.fresh() and not renew(token):
         return result  # nothing left, or another run took the claim over
     rows = list(
         Delivery.objects.filter(claim=token, sent_at__isnull=True)
@@ -400,6 +409,8 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
         .only(*_READ)
         .order_by("pk")
     )
+    if not rows:
+        return result  # nothing left, or another run took the claim over
     officers: list[User] = []
     if any(r.kind == Delivery.OFFICER for r in rows):
         officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))

@@ -78,7 +78,9 @@ def _insert_ignoring_conflicts(rows: list[Delivery]) -> None:
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    values = [[f.get_db_prep_save(getattr(r, f.attname), connection) for r in rows] for f in fields]
+    # The values as the driver takes them (ids, text, aware datetimes, None): what get_db_prep_save gives on
+    # PostgreSQL, without a call per value.
+    values = [[getattr(r, f.attname) for r in rows] for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(Delivery._meta.db_table)} ({columns}) "

@@ -13,9 +13,15 @@ rendering and building every message but not a mail server's round trips; it ope
 Django's SMTP backend does, so the bench counts them.
 
 Each figure stands beside its floor and the ratio:
-- time: the floor is building and serialising the same messages (no database) plus the marks' floor;
+- time: the floor is building and serialising the same messages (no database) plus the marks' floor, one
+  after the other on one thread. Building is the run's own rendering (each reminder once per kind, module
+  and due date) and the bytes written as roles/reminders/wire.py writes them: the same bytes email.generator
+  writes, without folding the same headers again per message (until issue 14 both the run and this floor went
+  through email.generator, so the floor was not the cheapest way to build the same messages);
 - marks (each message is marked sent, committed, before it is handed over: the price of exactly once): the
-  floor is one single-row UPDATE round trip per message, measured on the same database;
+  floor is one mark's UPDATE of an unsent row per message, on one open cursor, measured on the same database
+  (it was an ORM update rewriting a sent row's timestamp: a query compiled per call, without a mark's index
+  work, so neither the same work nor the cheapest);
 - queries: the floor is one per message (its mark);
 - SMTP sessions: the floor is one per batch.
 The run's claims are shared by `REMINDER_SEND_THREADS` senders (2 by default; the marks' time is summed over
@@ -81,7 +87,7 @@ class SerializingBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         opened = self.open()
         for message in email_messages:
-            message.message().as_bytes()
+            message.message().as_bytes(linesep="\r\n")  # as the SMTP backend writes it
             SerializingBackend.sent += 1
         if opened:
             self.close()
@@ -110,23 +116,32 @@ class MarkTimer:
 
 
 def mark_floor(samples: int = 300) -> float:
-    """Seconds for one committed single-row UPDATE on this database, the way a mark commits (median)."""
+    """Seconds for one mark on this database done the cheapest way (median): the mark's own UPDATE of an
+    unsent row (so the row leaves the unsent index, as a mark's does; rows spread over the table, as a run's
+    are) on one cursor kept open, no query compiled per call, autocommit, and on PostgreSQL without waiting for
+    the disk, as the marks do. (It was an ORM update setting a sent row's sent_at to what it was: a query
+    compiled each time, and not the index work of a mark.)"""
     from roles.models import Delivery
-    from roles.reminders.mailer import _marks_without_waiting_for_the_disk
+    from roles.reminders.mailer import _MARK_ONE_SQL, _marks_without_waiting_for_the_disk
 
-    row = Delivery.objects.order_by("pk").first()
-    assert row is not None
+    every = max(Delivery.objects.count() // samples, 1)  # rows spread over the table, as a run's marks are
+    rows = list(Delivery.objects.order_by("pk").values_list("pk", "claim", "sent_at"))[::every][:samples]
+    assert rows
+    Delivery.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(sent_at=None)  # unsent again, for the marks
     times = []
-    with _marks_without_waiting_for_the_disk():
-        for _ in range(samples):
+    with _marks_without_waiting_for_the_disk(), connection.cursor() as cursor:
+        for pk, claim, sent_at in rows:
             started = time.perf_counter()
-            Delivery.objects.filter(pk=row.pk, claim=row.claim).update(sent_at=row.sent_at)
+            cursor.execute(_MARK_ONE_SQL, [sent_at, pk, claim])
             times.append(time.perf_counter() - started)
+            assert cursor.rowcount == 1
     return statistics.median(times)
 
 
 def build_floor(tokens: list[str]) -> float:
-    """Seconds to build and serialise the messages of these claims again, without the database."""
+    """Seconds to build and serialise the messages of these claims again, without the database: the run's
+    renderer, and its bytes as a relay is sent them (wire.py, checked against email.generator byte for byte by
+    tests/roles/test_reminders_wire.py)."""
     from roles.access import COMPLIANCE_OFFICER
     from roles.models import Delivery, User
     from roles.reminders.mailer import _messages
@@ -144,7 +159,7 @@ def build_floor(tokens: list[str]) -> float:
     for token_rows in by_token.values():
         for message in _messages(token_rows, officers):
             for email in message.emails:
-                email.message().as_bytes()
+                email.message().as_bytes(linesep="\r\n")
     return time.perf_counter() - started
 
 

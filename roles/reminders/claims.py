@@ -58,7 +58,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Delivery
@@ -69,11 +69,31 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+def _insert_ignoring_conflicts(rows: list[Delivery]) -> None:
+    """`bulk_create(rows, ignore_conflicts=True)`; on PostgreSQL one INSERT of one array per column (issue 14:
+    compiling a run's 50,000 rows one value at a time was a third of claiming them)."""
+    if connection.vendor != "postgresql":
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    # The values as the driver takes them (ids, text, aware datetimes, None): what get_db_prep_save gives on
+    # PostgreSQL, without a call per value.
+    values = [[getattr(r, f.attname) for r in rows] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(Delivery._meta.db_table)} ({columns}) "
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+            values,
+        )
+
+
 def claim_rows(rows: list[Delivery], token: str) -> list[int]:
     """Insert `rows` unless they exist; return the ids this claim inserted (two queries)."""
     if not rows:
         return []
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    _insert_ignoring_conflicts(rows)
     return list(Delivery.objects.filter(claim=token, sent_at__isnull=True).values_list("pk", flat=True))
 
 

@@ -30,6 +30,7 @@ from hipaa_training import audit
 from ..access import COMPLIANCE_OFFICER
 from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, PolicyAssignment, User
 from ..organization import organization_name
+from .wire import TrainingEmail
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _email(
     rendered: tuple[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     text, html = rendered or _render(template, context, organization)
-    email = EmailMultiAlternatives(
+    email = TrainingEmail(  # an EmailMultiAlternatives that writes its own bytes (wire.py)
         subject=subject,
         body=text,
         to=to,
@@ -282,10 +283,12 @@ class Lease:
     """A run's hold on its claims: every `REMINDER_CLAIM_LEASE_SECONDS / 6` it renews all the run has not
     sent yet (the batch in hand and the batches after it), so no sweep takes over a live run however long."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], stamped: float | None = None) -> None:
         self.tokens = list(tokens)
         self.every = lease_seconds() / 6
         self.last = time.monotonic()
+        # The monotonic time since which every unsent row of `tokens` carries its claim's stamp (None: unknown).
+        self.stamped = stamped
         self.lock = threading.Lock()  # the senders sharing a run share its lease
 
     def renew_if_due(self) -> None:
@@ -293,8 +296,14 @@ class Lease:
             return
         with self.lock:
             if self.tokens and time.monotonic() - self.last >= self.every:
+                started = time.monotonic()
                 renew(*self.tokens)
-                self.last = time.monotonic()
+                self.last, self.stamped = time.monotonic(), started
+
+    def fresh(self) -> bool:
+        """Every row the run has left was stamped within half a lease: no sweep can take any of it over yet, so
+        a batch need not renew its own before sending (a batch's renewal rewrites hundreds of rows)."""
+        return self.stamped is not None and time.monotonic() - self.stamped < lease_seconds() / 2
 
     def release(self, token: str) -> None:
         with self.lock:
@@ -305,16 +314,23 @@ class Lease:
 _MARK_SQL = (
     f'UPDATE "{Delivery._meta.db_table}" SET "sent_at" = %s WHERE "id" = ANY(%s) AND "claim" = %s AND "sent_at" IS NULL'
 )
+# Most messages are one row: the same UPDATE without an array to write out and read back.
+_MARK_ONE_SQL = (
+    f'UPDATE "{Delivery._meta.db_table}" SET "sent_at" = %s WHERE "id" = %s AND "claim" = %s AND "sent_at" IS NULL'
+)
 
 
-def _mark(message: _Message, token: str) -> bool:
+def _mark(message: _Message, token: str, cursor: Any = None) -> bool:
     """Record the message sent, committed before the relay sees it (one UPDATE); False (and nothing changed) if
-    any of its rows is no longer this claim's: another run took it over, so it sends it."""
+    any of its rows is no longer this claim's: another run took it over, so it sends it. `cursor`: the batch's
+    cursor on PostgreSQL (one for all its marks)."""
     pks = [r.pk for r in message.rows]
-    if connection.vendor == "postgresql":  # the same UPDATE without compiling a query per message
-        with connection.cursor() as cursor:
+    if cursor is not None:  # the same UPDATE without compiling a query per message
+        if len(pks) == 1:
+            cursor.execute(_MARK_ONE_SQL, [timezone.now(), pks[0], token])
+        else:
             cursor.execute(_MARK_SQL, [timezone.now(), pks, token])
-            marked = cursor.rowcount
+        marked = cursor.rowcount
     else:
         marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())
     if marked == len(pks):
@@ -350,6 +366,22 @@ def _unmark(message: _Message, token: str) -> None:
     Delivery.objects.filter(pk__in=[r.pk for r in message.rows], claim=token).update(sent_at=None)
 
 
+_PEOPLE = ("email", "full_name", "reminder_digest", "manager")
+# What the e-mails and the marks read of a claimed row and what it is about, and nothing else: a batch is
+# thousands of rows, each with two or three people (issue 14: most of its columns were timestamps nobody read).
+_READ = (
+    *("kind", "period", "claim", "assignment", "recipient", "bulletin", "policy_assignment"),
+    *("assignment__due_on", "assignment__user", "assignment__course", "assignment__course__title"),
+    *(f"assignment__user__{f}" for f in _PEOPLE),
+    *("assignment__user__manager__email", "assignment__user__manager__full_name"),
+    *("policy_assignment__due_on", "policy_assignment__user", "policy_assignment__policy"),
+    *(f"policy_assignment__user__{f}" for f in _PEOPLE),
+    *("policy_assignment__user__manager__email", "policy_assignment__user__manager__full_name"),
+    "policy_assignment__policy__title",
+    *("recipient__email", "recipient__full_name", "bulletin__title"),
+)
+
+
 def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
 
@@ -357,11 +389,12 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
     it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
     claimed until the lease runs out and the sweep takes them over. `lease` is the run's hold on this and its
-    later claims (by default, on this one alone). Call outside a transaction.
+    later claims (by default, on this one alone); the batch renews its own rows first unless that lease knows
+    them stamped within half a lease (`Lease.fresh`). Call outside a transaction.
     """
     result = SendResult()
     lease = lease or Lease([token])
-    if not renew(token):
+    if not lease.fresh() and not renew(token):
         return result  # nothing left, or another run took the claim over
     rows = list(
         Delivery.objects.filter(claim=token, sent_at__isnull=True)
@@ -373,20 +406,23 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
             "recipient",
             "bulletin",
         )
+        .only(*_READ)
         .order_by("pk")
     )
+    if not rows:
+        return result  # nothing left, or another run took the claim over
     officers: list[User] = []
     if any(r.kind == Delivery.OFFICER for r in rows):
         officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))
     pause = float(_setting("REMINDER_SEND_PAUSE", 0))
     relay = get_connection()
     relay.open()  # one session for the batch: send_messages opens (and closes) one only if none is open
-    with _marks_without_waiting_for_the_disk(), _closing(relay):
+    with _marks_without_waiting_for_the_disk(), _closing(relay), _mark_cursor() as cursor:
         for message in _messages(rows, officers):
             if message.emails and pause:
                 time.sleep(pause)  # stay under the mail relay's rate limit
             lease.renew_if_due()
-            if not _mark(message, token):
+            if not _mark(message, token, cursor):
                 continue
             sent = 0
             for email in message.emails:
@@ -412,6 +448,16 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
             result.messages += sent
             _count(message, result)
     return result
+
+
+@contextmanager
+def _mark_cursor() -> Iterator[Any]:
+    """The batch's one cursor for its marks on PostgreSQL (None elsewhere: the ORM's UPDATE)."""
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    with connection.cursor() as cursor:
+        yield cursor
 
 
 @contextmanager

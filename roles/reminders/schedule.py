@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
@@ -133,12 +134,13 @@ def reminders_send(
     kinds = set(kinds or (Delivery.BEFORE_DUE, Delivery.DUE, Delivery.OVERDUE, *ESCALATIONS))
     batch_size = batch_size or int(getattr(settings, "REMINDER_BATCH_SIZE", 500))
     result = deliveries_resume(batch_size=batch_size)
+    claiming = time.monotonic()  # every row claim_due claims is stamped after this
     tokens = claim_due(today=today, kinds=kinds, batch_size=batch_size)
-    result += send_all(tokens)
+    result += send_all(tokens, stamped=claiming)
     return result
 
 
-def send_all(tokens: list[str]) -> SendResult:
+def send_all(tokens: list[str], stamped: float | None = None) -> SendResult:
     """Send the run's claims in order, under one lease; `REMINDER_SEND_THREADS` senders take them in turn.
 
     Each claim is sent by one sender (the claim protocol holds whoever sends it: a mark matches only while the
@@ -147,7 +149,7 @@ def send_all(tokens: list[str]) -> SendResult:
     A sender's error stops every sender taking a new claim, then is raised: what is left stays claimed and
     the sweep takes it over once the lease runs out, as with one sender.
     """
-    lease = Lease(tokens)
+    lease = Lease(tokens, stamped)  # `stamped`: when the claims were stamped, if known (Lease.fresh)
     result = SendResult()
     threads = min(int(getattr(settings, "REMINDER_SEND_THREADS", 1)), len(tokens))
     if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
-from courses.models import Choice, Course, CourseVersion, Lesson, Question
+from courses.models import Choice, CourseVersion, Lesson, Question
 from roles.models import Assignment, User
 
 from .models import Certificate, Completion, LessonView, QuizAttempt
@@ -18,37 +20,37 @@ DUE_SOON_DAYS = 14
 
 @dataclass
 class AssignmentRow:
-    """One line of /training/: the assignment, its progress in the current version and the next step."""
+    """One line of /training/: an assignment, its progress in the current course version and the next step."""
 
-    assignment: Assignment
+    pk: int
+    title: str
+    due_on: dt.date
+    completed_at: dt.datetime | None
+    score: int | None = None  # the completion's, once there is one
+    certificate_code: str | None = None
     lessons_total: int = 0
     lessons_seen: int = 0
     passed: bool = False
-    completion: Completion | None = None
-    certificate: Certificate | None = None
 
     @property
-    def course(self) -> Course:
-        return self.assignment.course
+    def completed(self) -> bool:
+        return self.score is not None
 
     @property
-    def due_on(self) -> dt.date:
-        return self.assignment.due_on
-
-    @property
-    def completed_at(self) -> dt.datetime | None:
-        return self.assignment.completed_at
+    def is_overdue(self) -> bool:
+        """Open and past due (the rows are open or completed: cancelled assignments are not listed)."""
+        return self.completed_at is None and self.due_on < timezone.localdate()
 
     @property
     def percent(self) -> int:
-        if self.completion:
+        if self.completed:
             return 100
         steps = self.lessons_total + 2  # lessons, the knowledge check, the attestation
         return (100 * (self.lessons_seen + (1 if self.passed else 0))) // steps
 
     @property
     def next_step(self) -> str:
-        if self.completion:
+        if self.completed:
             return "done"
         if self.passed:
             return "attest"
@@ -80,46 +82,61 @@ def _completed_at(row: AssignmentRow) -> dt.datetime:
     return row.completed_at
 
 
+# /training/ is the page every learner opens, so its rows come from one plain query (no ORM compilation, no model
+# instances): each open or completed assignment with its course's title, its completion's score and certificate
+# (once completed), and its progress in the course's current version (CourseVersionQuerySet.current: the highest
+# number): lessons in it, those the person saw, and whether a knowledge check on it was passed.
+_TRAINING_SQL = """
+SELECT a.id, a.course_id, a.due_on, a.completed_at, c.title AS course_title,
+    CASE WHEN a.completed_at IS NULL THEN NULL ELSE comp.score END AS completion_score,
+    CASE WHEN a.completed_at IS NULL THEN NULL ELSE cert.code END AS certificate_code,
+    (SELECT COUNT(*) FROM courses_lesson l WHERE l.version_id = cv.id) AS lessons_total,
+    (SELECT COUNT(*) FROM records_lessonview lv INNER JOIN courses_lesson l ON l.id = lv.lesson_id
+        WHERE lv.assignment_id = a.id AND l.version_id = cv.id) AS lessons_seen,
+    EXISTS (SELECT 1 FROM records_quizattempt q
+        WHERE q.assignment_id = a.id AND q.version_id = cv.id AND q.passed) AS passed
+FROM roles_assignment a
+INNER JOIN courses_course c ON c.id = a.course_id
+LEFT OUTER JOIN records_completion comp ON comp.assignment_id = a.id
+LEFT OUTER JOIN records_certificate cert ON cert.completion_id = comp.id
+LEFT OUTER JOIN courses_courseversion cv ON cv.id = (
+    SELECT v.id FROM courses_courseversion v WHERE v.course_id = a.course_id ORDER BY v.number DESC LIMIT 1
+)
+WHERE a.user_id = %s AND a.cancelled_at IS NULL
+ORDER BY a.due_on, c.title, a.id
+"""
+
+
+class _TrainingRecord(Protocol):
+    """A row of _TRAINING_SQL as the raw queryset gives it: an Assignment with the query's other columns."""
+
+    pk: int
+    due_on: dt.date
+    completed_at: dt.datetime | None
+    course_title: str
+    completion_score: int | None
+    certificate_code: str | None
+    lessons_total: int
+    lessons_seen: int
+    passed: bool | int  # SQLite answers EXISTS with 0 or 1
+
+
 def training_for(person: User, today: dt.date | None = None) -> TrainingGroups:
-    """A person's assignments grouped as overdue, due soon, later and completed, with progress (5 queries)."""
+    """A person's assignments grouped as overdue, due soon, later and completed, with progress (one query)."""
     today = today or timezone.localdate()
     groups = TrainingGroups()
-    assignments = list(
-        Assignment.objects.filter(user=person, cancelled_at__isnull=True)
-        .select_related("course", "completion__certificate", "completion__version")
-        .order_by("due_on", "course__title")
-    )
-    if not assignments:
-        return groups
-    ids = [a.pk for a in assignments]
-    versions = {
-        v.course_id: v
-        for v in CourseVersion.objects.current()
-        .filter(course_id__in={a.course_id for a in assignments})
-        .annotate(lesson_count=Count("lessons"))
-    }
-    version_ids = [v.pk for v in versions.values()]
-    seen: dict[int, int] = dict(
-        LessonView.objects.filter(assignment_id__in=ids, lesson__version_id__in=version_ids)
-        .values("assignment_id")
-        .annotate(n=Count("id"))
-        .values_list("assignment_id", "n")
-    )
-    passed = set(
-        QuizAttempt.objects.filter(assignment_id__in=ids, version_id__in=version_ids, passed=True).values_list(
-            "assignment_id", flat=True
-        )
-    )
-    for a in assignments:
-        version = versions.get(a.course_id)
-        completion = getattr(a, "completion", None) if a.completed_at else None
+    # A raw queryset on Assignment, so the backend's converters read the dates (SQLite returns them as text).
+    for a in cast(Iterable[_TrainingRecord], Assignment.objects.raw(_TRAINING_SQL, [person.pk])):
         row = AssignmentRow(
-            assignment=a,
-            lessons_total=getattr(version, "lesson_count", 0),
-            lessons_seen=seen.get(a.pk, 0),
-            passed=a.pk in passed,
-            completion=completion,
-            certificate=getattr(completion, "certificate", None) if completion else None,
+            pk=a.pk,
+            title=a.course_title,
+            due_on=a.due_on,
+            completed_at=a.completed_at,
+            score=a.completion_score,
+            certificate_code=a.certificate_code,
+            lessons_total=a.lessons_total,
+            lessons_seen=a.lessons_seen,
+            passed=bool(a.passed),
         )
         if a.completed_at is not None:
             groups.completed.append(row)

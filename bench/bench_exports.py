@@ -3,12 +3,15 @@
     python bench/bench_exports.py                       # SQLite; 1,000,000 training rows; bundle for 1,000 people
     DATABASE_URL=postgres://... python bench/bench_exports.py
     python bench/bench_exports.py --rows 200000 --bundle-people 1000
+    python bench/bench_exports.py --rows 3000 --evidence 2000 --bundle-only [--profile bundle.prof]
 
 The training-records export is streamed through the real view (StreamingHttpResponse) and consumed chunk by
 chunk, as a client would. Prints rows per second, peak RSS growth while streaming, and the peak of Python
 allocations (tracemalloc, a second pass). Goals: >= 120,000 rows/s and within 1.5x of the floor, memory flat.
 The floor, same run, same data: on PostgreSQL `COPY (the export's SELECT) TO STDOUT WITH CSV HEADER` read raw
 through psycopg's copy(); on SQLite the same SELECT's rows fetched raw from a cursor.
+The evidence bundle's floor: its CSV exports and certificate files alone written into a ZIP (the rest is the PDF
+report and the course and policy content).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from .. import report_sections, reports, should_vs_was
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks, training_queryset
 from ..models import Certificate
 from .bundle import _add_course_version, _json, _versions_taught, _Writer, chain_head, write_manifest
-from .report import people_on, should_vs_was_context
+from .report import people_on, should_vs_was_context, transcripts_context
 
 FORMAT = "hipaa-training-client-evidence-pack/1"
 CLIENT_MODULES_NOTE = (
@@ -92,7 +92,7 @@ def client_report_context(
         "requested_by": requested_by,
         "worked": worked,
         "client_requirements": list(client.requirements.select_related("course").order_by("course__title")),
-        "people": [(p, rows.get(p.pk, [])) for p in people_list],
+        **transcripts_context(people_list, rows),
         "head": chain.head,
         "chain": chain,
         **should_vs_was_context(people_list, filters, period.as_of),

@@ -21,6 +21,7 @@ from roles.organization import organization_name
 
 from .. import report_sections, reports, should_vs_was
 from ..exports import ExportFilters, training_queryset
+from . import columns
 
 
 def people_on(people: QuerySet[User], day: dt.date) -> QuerySet[User]:
@@ -43,7 +44,16 @@ def should_vs_was_context(people: list[User], filters: ExportFilters, as_of: dt.
         "svw_start": start,
         "svw_end": end,
         "svw_note": should_vs_was.REQUIREMENTS_NOTE,
-        "svw": list(should_vs_was.plans(people, min(start, end), end)),
+        "svw_header": columns.header(columns.SHOULD_VS_WAS),
+        "svw": [(plan, columns.should_vs_was(plan)) for plan in should_vs_was.plans(people, min(start, end), end)],
+    }
+
+
+def transcripts_context(people: list[User], rows: dict[int, list[reports.TranscriptRow]]) -> dict[str, Any]:
+    """The transcripts section: each person and their assignments as lines of text columns (columns.py)."""
+    return {
+        "transcript_header": columns.header(columns.TRANSCRIPT),
+        "people": [(p, columns.transcript(rows.get(p.pk, []))) for p in people],
     }
 
 
@@ -72,7 +82,7 @@ def report_context(filters: ExportFilters, *, requested_by: User | None = None) 
         "program_modules": report_sections.program_modules(program),
         "roles_without_modules": [e["role"].name for e in program if not e["modules"]],
         "d": figures,
-        "people": [(p, rows.get(p.pk, [])) for p in people_list],
+        **transcripts_context(people_list, rows),
         "head": chain.head,
         "chain": chain,
         "grid_tables": report_sections.column_chunks(grid[0], grid[1:]),

@@ -33,9 +33,12 @@ def sign_in(page: Any, email: str, *, totp: bool = False) -> None:
 def _second_factor(page: Any, tries: int = 3) -> None:
     """Type the authenticator code. A code is accepted once (allauth keeps it as used for its whole window, in the
     cache, which outlives each test's database): if the same code signed this person in a moment ago, it is
-    refused, so wait for the next one, as a person would."""
+    refused, so wait for the next one, as a person would; and a code about to change is not typed (on a loaded
+    machine the typing and the POST can take longer than the seconds it has left)."""
     for _ in range(tries):
         page.wait_for_selector("input[name=code]")
+        if 30 - time.time() % 30 < 8:  # the code on screen is about to change: typed slowly, it would arrive late
+            time.sleep(30 - time.time() % 30 + 0.5)
         shown = totp_code()
         type_into(page, "input[name=code]", shown)
         with page.expect_navigation():  # the answer to the POST: onwards, or the form again with its error

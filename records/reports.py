@@ -21,7 +21,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from courses.models import Course, CourseVersion
@@ -627,6 +639,11 @@ def _reverse_one(obj: Any, name: str) -> Any:
         return None
 
 
+# What was asked and answered (JSON) is most of an attempt's row; a transcript shows each attempt's number, time,
+# score and version, never its answers.
+_ANSWERS = ("question_order", "choice_order", "answers")
+
+
 def _with_evidence(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
     return assignments.select_related(
         "course",
@@ -634,7 +651,11 @@ def _with_evidence(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
         "completion__version",
         "completion__certificate",
         "completion__certificate__revocation",
-    ).prefetch_related("attempts__version", "attestations__version")
+    ).prefetch_related(
+        Prefetch("attempts", queryset=QuizAttempt.objects.defer(*_ANSWERS)),
+        "attempts__version",
+        "attestations__version",
+    )
 
 
 def _transcript_row(a: Assignment) -> TranscriptRow:

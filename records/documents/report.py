@@ -13,7 +13,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hipaa_training.pdf import render_pdf
+from hipaa_training.pdf import REPORT_UA, render_pdf
 from roles import history
 from roles.grid import change_log, grid_rows
 from roles.models import Department, User, WorkforceRole
@@ -117,4 +117,4 @@ def report_context(filters: ExportFilters, *, requested_by: User | None = None) 
 
 def render_report(filters: ExportFilters, *, requested_by: User | None = None) -> bytes:
     html = render_to_string("records/audit_report_pdf.html", report_context(filters, requested_by=requested_by))
-    return render_pdf(html)
+    return render_pdf(html, user_agent_stylesheet=REPORT_UA)

@@ -84,7 +84,7 @@ def marked_lines(
         text = row_lines(columns, row)
         if late:
             text = [line.ljust(full) for line in text]
-        html = [escape(line) for line in text]
+        html: list[str] = [escape(line) for line in text]
         if bold_first:
             html[0] = f"<b>{escape(text[0][:first])}</b>{escape(text[0][first:])}"
         body = "\n".join(html)

@@ -27,6 +27,7 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -635,6 +636,11 @@ def _reverse_one(obj: Any, name: str) -> Any:
         return None
 
 
+# What was asked and answered (JSON) is most of an attempt's row; a transcript shows each attempt's number, time,
+# score and version, never its answers.
+_ANSWERS = ("question_order", "choice_order", "answers")
+
+
 def _with_evidence(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
     return assignments.select_related(
         "course",
@@ -642,7 +648,11 @@ def _with_evidence(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
         "completion__version",
         "completion__certificate",
         "completion__certificate__revocation",
-    ).prefetch_related("attempts__version", "attestations__version")
+    ).prefetch_related(
+        Prefetch("attempts", queryset=QuizAttempt.objects.defer(*_ANSWERS)),
+        "attempts__version",
+        "attestations__version",
+    )
 
 
 def _transcript_row(a: Assignment) -> TranscriptRow:

@@ -30,7 +30,7 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hipaa_training.pdf import render_pdf
+from hipaa_training.pdf import REPORT_UA, render_pdf
 from roles.client_scope import days_worked
 from roles.grid import grid_rows
 from roles.models import Client, User
@@ -105,7 +105,7 @@ def render_client_report(client: Client, filters: ExportFilters, *, requested_by
     html = render_to_string(
         "records/client_report_pdf.html", client_report_context(client, filters, requested_by=requested_by)
     )
-    return render_pdf(html)
+    return render_pdf(html, user_agent_stylesheet=REPORT_UA)
 
 
 def build_client_pack(

@@ -13,7 +13,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hipaa_training.pdf import render_pdf
+from hipaa_training.pdf import REPORT_UA, render_pdf
 from roles import history
 from roles.grid import change_log, grid_rows
 from roles.models import Department, User, WorkforceRole
@@ -57,6 +57,26 @@ def transcripts_context(people: list[User], rows: dict[int, list[reports.Transcr
     }
 
 
+def lists_context(period: report_sections.Period) -> dict[str, Any]:
+    """The lists that grow with the workforce (new hires, retraining, acknowledgements): each one <pre> of text
+    columns under one header row (columns.py), not a table cell a value."""
+    new_hire_rows = report_sections.new_hires(period)
+    retraining_versions = report_sections.retraining(period)
+    policy_section = report_sections.policies(period)
+    return {
+        "new_hire_window": report_sections.new_hire_window(period),
+        "new_hire_rows": new_hire_rows,
+        "new_hire_header": columns.header(columns.NEW_HIRES),
+        "new_hire_text": columns.new_hires(new_hire_rows),
+        "retraining_versions": retraining_versions,
+        "retraining_header": columns.header(columns.RETRAINING),
+        "retraining_lists": [(entry, columns.retraining(entry.people)) for entry in retraining_versions],
+        "policy_section": policy_section,
+        "acknowledgement_header": columns.header(columns.ACKNOWLEDGEMENTS),
+        "acknowledgement_text": columns.acknowledgements(policy_section.acknowledgements),
+    }
+
+
 def report_context(filters: ExportFilters, *, requested_by: User | None = None) -> dict[str, Any]:
     """Everything the PDF shows, read with a fixed number of queries."""
     period = report_sections.Period.of(filters)
@@ -91,13 +111,10 @@ def report_context(filters: ExportFilters, *, requested_by: User | None = None) 
         "completion_tables": report_sections.completion_chunks(figures.by_role),
         "reminders": report_sections.security_reminders(period),
         "reminder_method": report_sections.REMINDER_METHOD,
-        "new_hire_window": report_sections.new_hire_window(period),
-        "new_hire_rows": report_sections.new_hires(period),
-        "retraining_versions": report_sections.retraining(period),
-        "policy_section": report_sections.policies(period),
+        **lists_context(period),
     }
 
 
 def render_report(filters: ExportFilters, *, requested_by: User | None = None) -> bytes:
     html = render_to_string("records/audit_report_pdf.html", report_context(filters, requested_by=requested_by))
-    return render_pdf(html)
+    return render_pdf(html, user_agent_stylesheet=REPORT_UA)

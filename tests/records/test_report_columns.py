@@ -26,7 +26,25 @@ def test_a_word_longer_than_its_column_is_cut_across_lines_not_lost():
 
 
 def test_no_line_is_wider_than_the_page_holds():
-    for table in (columns.TRANSCRIPT, columns.SHOULD_VS_WAS):
-        assert len(columns.header(table)) <= columns.LINE_WIDTH
-        long_row = ["word " * 40] * len(table)
-        assert max(len(line) for line in columns.lines(table, [long_row]).splitlines()) <= columns.LINE_WIDTH
+    for tables, widest in ((columns.LANDSCAPE, columns.LINE_WIDTH), (columns.PORTRAIT, columns.PORTRAIT_LINE_WIDTH)):
+        for table in tables:
+            assert len(columns.header(table)) <= widest
+            long_row = ["word " * 40] * len(table)
+            assert max(len(line) for line in columns.lines(table, [long_row]).splitlines()) <= widest
+
+
+def test_a_value_of_two_lines_keeps_them_in_its_column():
+    cols = (Column("Person", 12), Column("Hired", 10))
+    assert columns.lines(cols, [["Ann Lee\nann@x.test", "2026-01-05"]]).splitlines() == [
+        "Ann Lee       2026-01-05",
+        "ann@x.test",
+    ]
+
+
+def test_a_list_escapes_every_value_and_tints_the_late_rows_across_the_width():
+    cols = (Column("Person", 12), Column("Status", 6))
+    html = columns.marked_lines(cols, [(["<b>Eve</b>", "late"], True), (["Bo & Co", "ok"], False)], bold_first=True)
+    assert "<b>Eve</b>" not in html and "&lt;b&gt;Eve&lt;/b&gt;" in html and "Bo &amp; Co" in html
+    late, fine = html.split("\n")
+    assert late.startswith('<span class="late"><b>&lt;b&gt;Eve&lt;/b&gt;  </b>') and late.endswith("late  </span>")
+    assert fine == "<b>Bo &amp; Co     </b>  ok"

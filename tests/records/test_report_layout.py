@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import pdfplumber
+import pypdfium2 as pdfium
 import pytest
 
 from courses.models import Course
@@ -98,3 +99,20 @@ def test_a_grid_wider_than_a_page_is_cut_into_tables_that_repeat_the_role():
         (c["rows"][r][0], h): c["rows"][r][k] for c in chunks for r in range(3) for k, h in enumerate(c["header"]) if k
     }
     assert cells == {(row[0], header[k]): row[k] for row in rows for k in range(1, 20)}
+
+
+def test_the_reports_user_agent_stylesheet_draws_every_page_as_weasyprints_full_one(wide_workforce):
+    """REPORT_UA (only the rules for the elements the report uses) against WeasyPrint's HTML stylesheet: the same
+    pixels on every page, so no element of the report lost a default style."""
+    from django.template.loader import render_to_string
+
+    from hipaa_training.pdf import REPORT_UA, render_pdf
+    from records.documents.report import report_context
+
+    html = render_to_string("records/audit_report_pdf.html", report_context(ExportFilters()))
+    full, fast = (pdfium.PdfDocument(render_pdf(html, user_agent_stylesheet=ua)) for ua in (None, REPORT_UA))
+    assert len(full) == len(fast) > 2
+    for n in range(len(full)):
+        assert full[n].render(scale=1).to_pil().tobytes() == fast[n].render(scale=1).to_pil().tobytes(), f"page {n + 1}"
+    plain = pdfium.PdfDocument(render_pdf(html, user_agent_stylesheet="css/pdf_minimal_ua.css"))
+    assert [p.render(scale=1).to_pil().tobytes() for p in plain] != [p.render(scale=1).to_pil().tobytes() for p in fast]

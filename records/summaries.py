@@ -162,16 +162,35 @@ def store_day(day: dt.date) -> bool:
     return _store(day)
 
 
+# Audited actions that change nothing today's figures count. They are the busiest (each sign-in, lesson page, check
+# answered, certificate looked up): were they to move the mark, a large workforce would have today's figures counted
+# again on nearly every look. Any other action moves it; a new kind of action is counted again, never missed.
+QUIET_ACTIONS = (
+    "lesson.viewed",
+    "quiz.attempted",
+    "attestation.signed",
+    "certificate.verified",
+    "certificate.downloaded",
+    "bulletin.delivered",
+    "bulletin.acknowledged",
+)
+
+
 def records_mark() -> str:
-    """Where the records stand, in one query: the latest audit event, assignment, completion and history row.
-    Every change the product makes to what the figures count writes an audit event in the same transaction (the
-    chain's lock orders them by commit); the ids also catch rows added straight through the ORM."""
-    tables = [AuditEvent._meta.db_table, Assignment._meta.db_table, Completion._meta.db_table]
-    tables.append(PersonState._meta.db_table)
-    keys = ["seq", "id", "id", "id"]
-    sql = "SELECT " + ", ".join(f"(SELECT MAX({k}) FROM {t})" for k, t in zip(keys, tables, strict=True))
+    """Where the records stand, in one query: the latest audit event that may change a figure, and the latest
+    assignment, completion and history row. Every change the product makes to what the figures count writes an
+    audit event in the same transaction, and the chain's lock orders events by commit (ids alone would not: an
+    id taken first can commit last); the ids also catch rows added straight through the ORM. The event is found
+    walking back from the newest past the quiet ones (`QUIET_ACTIONS`, sign-ins)."""
+    audit = connection.ops.quote_name(AuditEvent._meta.db_table)
+    quiet = ", ".join(["%s"] * len(QUIET_ACTIONS))
+    latest = f"(SELECT seq FROM {audit} WHERE NOT (action LIKE %s OR action IN ({quiet})) ORDER BY seq DESC LIMIT 1)"
+    ids = [
+        f"(SELECT MAX(id) FROM {connection.ops.quote_name(m._meta.db_table)})"
+        for m in (Assignment, Completion, PersonState)
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(f"SELECT {latest}, {', '.join(ids)}", ["auth.%", *QUIET_ACTIONS])
         return ":".join(str(v or 0) for v in cursor.fetchone())
 
 

@@ -310,3 +310,18 @@ def test_todays_figures_are_counted_again_as_a_complete_day_once_it_is_over(work
         assert summaries.store_missing([day]) == 1
         assert StoredDay.objects.get(day=day).counted_from == ""
         assert stored(day) == recomputed(day)
+
+
+def test_sign_ins_and_lesson_pages_do_not_have_todays_figures_counted_again(workforce):
+    from hipaa_training import audit
+
+    _look()
+    for action in ("auth.login", "lesson.viewed", "quiz.attempted", "certificate.verified"):
+        audit.record(action, actor=workforce["bo"], data={"person": workforce["bo"].email})
+        with CaptureQueriesContext(connection) as ctx:
+            _look()
+        assert not _counted_live(ctx), action
+    audit.record("requirement.removed", actor=None, data={})  # any other action may change what is counted
+    with CaptureQueriesContext(connection) as ctx:
+        _look()
+    assert _counted_live(ctx)

@@ -195,9 +195,10 @@ def records_mark() -> str:
 
 
 def store_today() -> bool:
-    """Today's figures so far, stored once and counted again only when the records have moved on since (a new
-    audit event, assignment, completion or history row), so the dashboard reads a few hundred stored rows
-    instead of every assignment. False when another request is storing them at this moment."""
+    """Today's figures so far, stored once and counted again only when the records have moved on since (an audit
+    event other than the quiet ones, a new assignment, completion or history row), so the dashboard reads a few
+    hundred stored rows instead of every assignment. False when another request is storing them at this moment
+    (the caller counts live)."""
     today = timezone.localdate()
     mark = records_mark()
     if StoredDay.objects.filter(day=today, counted_from=mark).exists():

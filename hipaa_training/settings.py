@@ -353,6 +353,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # dead worker's messages wait (3 + 2 minutes by default; see roles/reminders/claims.py).
 REMINDER_CLAIM_LEASE_SECONDS = env.float("REMINDER_CLAIM_LEASE_SECONDS", default=180)
 REMINDER_RESUME_EVERY_SECONDS = env.float("REMINDER_RESUME_EVERY_SECONDS", default=120)
+DASHBOARD_TODAY_EVERY_SECONDS = env.float("DASHBOARD_TODAY_EVERY_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "sync-assignments": {"task": "roles.sync_assignments", "schedule": crontab(hour=2, minute=0)},
     "records-certificate-sweep": {"task": "records.certificate_sweep", "schedule": crontab(minute="*/15")},
@@ -366,6 +367,12 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {"task": "hipaa_training.verify_audit_chain", "schedule": crontab(hour=3, minute=30)},
     # After midnight yesterday's figures stay as they are: store them (and any trend point dropped since).
     "store-daily-figures": {"task": "records.store_daily_figures", "schedule": crontab(hour=0, minute=20)},
+    # Today's figures counted again once a minute if the records moved on (nothing is done if not), so the
+    # dashboard seldom has to count them itself (records/summaries.py store_today).
+    "store-todays-figures": {
+        "task": "records.store_todays_figures",
+        "schedule": dt.timedelta(seconds=DASHBOARD_TODAY_EVERY_SECONDS),
+    },
 }
 
 # --- Mail ---

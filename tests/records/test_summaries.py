@@ -325,3 +325,25 @@ def test_sign_ins_and_lesson_pages_do_not_have_todays_figures_counted_again(work
     with CaptureQueriesContext(connection) as ctx:
         _look()
     assert _counted_live(ctx)
+
+
+def test_the_worker_counts_todays_figures_again_after_a_change_so_the_next_look_reads_them(workforce, settings):
+    from records.tasks import store_todays_figures_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["store-todays-figures"]
+    assert entry["task"] == store_todays_figures_task.name
+    assert entry["schedule"] == dt.timedelta(seconds=60)
+    _look()
+    complete(Assignment.objects.filter(user=workforce["bo"], completed_at__isnull=True)[0], at(today()))
+    with CaptureQueriesContext(connection) as ctx:
+        store_todays_figures_task.delay()
+    assert _counted_live(ctx)  # the worker counted them again
+    with CaptureQueriesContext(connection) as ctx:
+        store_todays_figures_task.delay()
+    assert not _counted_live(ctx) and len(ctx) == 2  # nothing moved: the mark and the check, no writes
+    with CaptureQueriesContext(connection) as ctx:
+        after = _look()
+    assert not _counted_live(ctx)
+    assert stored(today()) == recomputed(today()) and after.done == sum(
+        v for k, v in recomputed(today()).items() if k[4] == "done"
+    )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 
 class RecordsConfig(AppConfig):
@@ -19,4 +19,5 @@ class RecordsConfig(AppConfig):
         post_save.connect(summaries.history_written, sender=PersonState, dispatch_uid="summaries-history")
         for model in (Assignment, Completion):
             post_save.connect(summaries.backdated, sender=model, dispatch_uid=f"summaries-{model.__name__}")
+        pre_save.connect(summaries.person_saving, sender=User, dispatch_uid="summaries-person-before")
         post_save.connect(summaries.person_saved, sender=User, dispatch_uid="summaries-person")

@@ -179,15 +179,15 @@ class ReportJob(models.Model):
 
 class StoredDay(models.Model):
     """A past day whose figures are stored in `DailyFigure`, complete; or today's figures so far, counted from
-    the records as they stood at `counted_from` (see records/summaries.py `today_figures`)."""
+    the records as they stood at `counted_from` (see records/summaries.py `store_today`)."""
 
     day = models.DateField(primary_key=True)
     stored_at = models.DateTimeField(default=timezone.now)
     counted_from = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Today's figures only: the latest audit event, assignment, completion and history row they were "
-        "counted after. Empty for a day that is over, whose figures are complete.",
+        help_text="Today's figures only: the latest audit event, assignment, completion, history row and stale "
+        "group they were counted after. Empty for a day that is over, whose figures are complete.",
     )
 
     class Meta:
@@ -254,3 +254,16 @@ class NewHireFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day_id}: {self.people} new hires"
+
+
+class StaleGroup(models.Model):
+    """A group of today's stored figures (a role, department and manager) that a person joined or left when their
+    record was saved: their role, department, manager, leaving or hire date changed. Catching today's figures up
+    counts these groups again (records/summaries.py `store_today`); rows before the mark are spent."""
+
+    role_id = models.IntegerField(null=True)
+    department_id = models.IntegerField(null=True)
+    manager_id = models.IntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"role {self.role_id}, department {self.department_id}, manager {self.manager_id}"

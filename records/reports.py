@@ -270,8 +270,8 @@ class NewHires:
 
 
 def new_hires(filters: Filters, *, stored: bool = False) -> NewHires:
-    """The new hires of the "as of" day for the filters: from the stored figures when the day is over and
-    `stored`, else counted from the records in one query."""
+    """The new hires of the "as of" day for the filters: from the stored figures when `stored` (the day's, or
+    today's so far), else counted from the records in one query."""
     summary = NewHires(window_days=new_hire_window_days())
     groups = summaries.new_hire_figures(filters) if stored else None
     if groups is None:
@@ -572,7 +572,7 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         by_department=by_department,
         overdue_list=overdue_list,
         due_soon_list=due_soon_list,
-        new_hires=new_hires(filters, stored=stored is not None and not filters.is_today),
+        new_hires=new_hires(filters, stored=stored is not None),
         retraining=retraining(filters),
         security_reminders=security_reminders(filters),
         audit_state=audit_state() if with_audit_state else None,

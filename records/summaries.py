@@ -9,26 +9,32 @@ Readers use a day's rows only when that day is stored, and count live otherwise,
 never wrong. `tests/records/test_summaries.py` recomputes stored days from the records and compares.
 
 Today's figures so far are stored the same way, marked with where the records stood when they were counted
-(`records_mark`); the first look after the records move on counts them again (`store_today`). Rows changed in
-place, which move no mark, drop them (the signals in records/apps.py: `backdated`, `person_saved`).
+(`records_mark`). The first look after the records move on catches them up (`store_today`): it reads what moved
+since the mark (the audit events, new assignments and completions, people saved into another group) and counts
+again only the groups (role, department, manager) of the people concerned; anything it cannot place has today
+counted again in full. Assignments changed in place, which move no mark, drop them (records/apps.py `backdated`);
+a person's record saved with a new role, department, manager or leaving date notes the groups they left and
+joined (`person_saving`, `person_saved`), which moves the mark.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from functools import reduce
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from hipaa_training.celery import app as celery_app
 from hipaa_training.models import AuditEvent
 from roles import history
-from roles.models import Assignment, PersonState
+from roles.models import Assignment, PersonState, User
 
 from . import conditions
-from .models import Completion, DailyFigure, NewHireFigure, StoredDay, StoredPeople
+from .models import Completion, DailyFigure, NewHireFigure, StaleGroup, StoredDay, StoredPeople
 from .tasks import store_days_task
 
 
@@ -50,10 +56,12 @@ def _grouped(day: dt.date) -> Any:
     )
 
 
-def live_rows(day: dt.date) -> list[dict[str, Any]]:
-    """One grouped query: the day's assignments by role, department and manager that day, and module."""
+def live_rows(day: dt.date, groups: Q | None = None) -> list[dict[str, Any]]:
+    """One grouped query: the day's assignments by role, department and manager that day, and module (only the
+    `groups` given, when given: `_in_groups`)."""
     return list(
         _grouped(day)
+        .filter(groups or Q())
         .values("role", "department", "manager", "course_id")
         .annotate(
             total=Count("id"),
@@ -66,9 +74,40 @@ def live_rows(day: dt.date) -> list[dict[str, Any]]:
     )
 
 
-def live_people(day: dt.date) -> list[dict[str, Any]]:
+def live_people(day: dt.date, groups: Q | None = None) -> list[dict[str, Any]]:
     """One grouped query: how many different people had assignments that day, by role, department and manager."""
-    return list(_grouped(day).values("role", "department", "manager").annotate(people=Count("user_id", distinct=True)))
+    return list(
+        _grouped(day)
+        .filter(groups or Q())
+        .values("role", "department", "manager")
+        .annotate(people=Count("user_id", distinct=True))
+    )
+
+
+def _count_into(stored: StoredDay, groups: Q | None = None) -> None:
+    """Count the day's rows from the records (only `groups`, when given) and store them (four queries, three
+    inserts)."""
+    DailyFigure.objects.bulk_create(
+        DailyFigure(
+            day=stored,
+            role_id=row["role"],
+            department_id=row["department"],
+            manager_id=row["manager"],
+            **{k: row[k] for k in ("course_id", "total", "done", "overdue", "due_soon", "on_time", "people")},
+        )
+        for row in live_rows(stored.day, groups)
+    )
+    StoredPeople.objects.bulk_create(
+        StoredPeople(
+            day=stored,
+            role_id=row["role"],
+            department_id=row["department"],
+            manager_id=row["manager"],
+            people=row["people"],
+        )
+        for row in live_people(stored.day, groups)
+    )
+    NewHireFigure.objects.bulk_create(_new_hire_rows(stored, groups))
 
 
 def _store(day: dt.date, counted_from: str = "") -> bool:
@@ -79,39 +118,20 @@ def _store(day: dt.date, counted_from: str = "") -> bool:
                 stored = StoredDay.objects.create(day=day, counted_from=counted_from)
         except IntegrityError:
             return False
-        DailyFigure.objects.bulk_create(
-            DailyFigure(
-                day=stored,
-                role_id=row["role"],
-                department_id=row["department"],
-                manager_id=row["manager"],
-                **{k: row[k] for k in ("course_id", "total", "done", "overdue", "due_soon", "on_time", "people")},
-            )
-            for row in live_rows(day)
-        )
-        StoredPeople.objects.bulk_create(
-            StoredPeople(
-                day=stored,
-                role_id=row["role"],
-                department_id=row["department"],
-                manager_id=row["manager"],
-                people=row["people"],
-            )
-            for row in live_people(day)
-        )
-        if not counted_from:  # today's new hires are one quick query; recounting them would double a recount
-            NewHireFigure.objects.bulk_create(_new_hire_rows(stored))
+        _count_into(stored)
     return True
 
 
-def _new_hire_rows(stored: StoredDay) -> list[NewHireFigure]:
+def _new_hire_rows(stored: StoredDay, groups: Q | None = None) -> list[NewHireFigure]:
     """The day's new hires by role, department and manager that day, judged on all their new-hire modules and on
     each module (two queries)."""
     day, window = stored.day, conditions.new_hire_window_days()
     rows: dict[tuple[Any, ...], NewHireFigure] = {}
     people = ["role", "department", "manager"]
     for group in (people, [*people, "course_id"]):
-        for *key, trained, on_time, waiting, took, n in conditions.new_hire_outcomes(_grouped(day), day, group):
+        for *key, trained, on_time, waiting, took, n in conditions.new_hire_outcomes(
+            _grouped(day).filter(groups or Q()), day, group
+        ):
             role_id, department_id, manager_id, *course = key
             row = rows.setdefault(
                 (role_id, department_id, manager_id, *(course or [None])),
@@ -178,33 +198,160 @@ QUIET_ACTIONS = (
 
 def records_mark() -> str:
     """Where the records stand, in one query: the latest audit event that may change a figure, and the latest
-    assignment, completion and history row. Every change the product makes to what the figures count writes an
-    audit event in the same transaction, and the chain's lock orders events by commit (ids alone would not: an
-    id taken first can commit last); the ids also catch rows added straight through the ORM. The event is found
-    walking back from the newest past the quiet ones (`QUIET_ACTIONS`, sign-ins)."""
+    assignment, completion, history row and group noted stale. Every change the product makes to what the figures
+    count writes an audit event in the same transaction, and the chain's lock orders events by commit (ids alone
+    would not: an id taken first can commit last); the ids also catch rows added straight through the ORM. The
+    event is found walking back from the newest past the quiet ones (`QUIET_ACTIONS`, sign-ins)."""
     audit = connection.ops.quote_name(AuditEvent._meta.db_table)
-    quiet = ", ".join(["%s"] * len(QUIET_ACTIONS))
-    latest = f"(SELECT seq FROM {audit} WHERE NOT (action LIKE %s OR action IN ({quiet})) ORDER BY seq DESC LIMIT 1)"
+    latest = f"(SELECT seq FROM {audit} WHERE NOT ({_QUIET_SQL}) ORDER BY seq DESC LIMIT 1)"
     ids = [
         f"(SELECT MAX(id) FROM {connection.ops.quote_name(m._meta.db_table)})"
-        for m in (Assignment, Completion, PersonState)
+        for m in (Assignment, Completion, PersonState, StaleGroup)
     ]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {latest}, {', '.join(ids)}", ["auth.%", *QUIET_ACTIONS])
+        cursor.execute(f"SELECT {latest}, {', '.join(ids)}", _QUIET_PARAMS)
         return ":".join(str(v or 0) for v in cursor.fetchone())
 
 
+_QUIET_SQL = f"action LIKE %s OR action IN ({', '.join(['%s'] * len(QUIET_ACTIONS))})"
+_QUIET_PARAMS = ["auth.%", *QUIET_ACTIONS]
+
+# How an audited action changes today's figures, for catching them up (`_stale_groups`):
+# - by the assignments it names, whose people's groups are counted again;
+BY_ASSIGNMENTS = {
+    "assignment.created": lambda subject_id, data: [int(subject_id)] if subject_id else None,
+    "completion.recorded": lambda subject_id, data: [int(data["assignment_id"])],
+    "assignment.cancelled": lambda subject_id, data: [int(i) for i in data["assignment_ids"]],
+}
+# - through a person's record saved with it, which notes the groups they left and joined (`person_saved`), and the
+#   assignments created or cancelled with it, which write their own events; or not at all.
+NO_COUNT_OF_ITS_OWN = frozenset(
+    {
+        "account.created",
+        "account.invited",
+        "account.deactivated",
+        "account.reactivated",
+        "person.role_changed",
+        "person.department_changed",
+        "person.manager_changed",
+        "person.changed",
+        "person.email_changed",
+        "policy_assignment.created",
+        "policy_assignment.cancelled",
+        "policy.acknowledged",
+        "reminder.nudged",
+        "export.downloaded",
+        "report.requested",
+        "bundle.requested",
+        "certificate.revoked",
+    }
+)
+# Any other action (a requirement changed, a role retired, an import) has today counted again in full, as do more
+# than these many events, assignments or groups since the mark.
+CATCH_UP_EVENTS = 500
+CATCH_UP_ASSIGNMENTS = 2000
+CATCH_UP_GROUPS = 40
+
+
 def store_today() -> bool:
-    """Today's figures so far, stored once and counted again only when the records have moved on since (an audit
-    event other than the quiet ones, a new assignment, completion or history row), so the dashboard reads a few
-    hundred stored rows instead of every assignment. False when another request is storing them at this moment
-    (the caller counts live)."""
+    """Today's figures so far, stored, so the dashboard reads a few hundred rows instead of every assignment. While
+    the records stand still (`records_mark`) that is one more query; once they move on, the stored rows are caught
+    up (`_catch_up`) or, when that cannot be done, counted again in full. Writers take turns on today's row. False
+    when another request is storing them in full at this moment (the caller counts live)."""
     today = timezone.localdate()
     mark = records_mark()
-    if StoredDay.objects.filter(day=today, counted_from=mark).exists():
+    if StoredDay.objects.filter(day=today).values_list("counted_from", flat=True).first() == mark:
         return True
-    _drop(today)
-    return _store(today, mark)
+    with transaction.atomic():
+        stored = StoredDay.objects.select_for_update().filter(day=today).first()
+        if stored is not None and stored.counted_from and (stored.counted_from == mark or _catch_up(stored, mark)):
+            return True
+        _drop(today)
+        _spend_stale(mark)
+        return _store(today, mark)
+
+
+def _catch_up(stored: StoredDay, mark: str) -> bool:
+    """Count again only the groups what moved since `stored` was counted touched, and move it to `mark` (False: it
+    cannot be told which, and today must be counted in full)."""
+    groups = _stale_groups(stored.counted_from, mark)
+    if groups is None:
+        return False
+    if groups:
+        if len(groups) > CATCH_UP_GROUPS:
+            return False
+        for model in (DailyFigure, StoredPeople, NewHireFigure):
+            model.objects.filter(_in_groups(groups, suffix="_id"), day=stored).delete()
+        if connection.vendor == "postgresql":
+            # A few groups are a few thousand people of many: looking up their assignments beats reading every
+            # one, but PostgreSQL's default page cost (4, set for spinning disks) has it read every one, twice as
+            # slow here. For this transaction only, the cost usual for solid-state disks.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
+        _count_into(stored, _in_groups(groups))
+    StoredDay.objects.filter(pk=stored.pk).update(counted_from=mark, stored_at=timezone.now())
+    _spend_stale(mark)
+    return True
+
+
+def _spend_stale(mark: str) -> None:
+    """The groups noted stale up to `mark` are counted: drop their rows but the latest, whose id the mark holds."""
+    StaleGroup.objects.filter(pk__lt=int(mark.rsplit(":", 1)[-1])).delete()
+
+
+def _stale_groups(counted_from: str, mark: str) -> set[tuple[int | None, ...]] | None:
+    """The groups (role, department, manager ids) whose figures may have changed between two marks: those of the
+    people of the assignments named by the audit events in between (`BY_ASSIGNMENTS`) or added, or completed, in
+    between, and those noted stale (`StaleGroup`). None when an event in between is of another kind, or too much
+    moved. Three queries."""
+    try:
+        (seq0, assigned0, completed0, _, stale0), (seq1, assigned1, completed1, _, stale1) = (
+            [int(v) for v in m.split(":")] for m in (counted_from, mark)
+        )
+    except ValueError:  # a mark of another form
+        return None
+    events = list(
+        AuditEvent.objects.filter(seq__gt=seq0, seq__lte=seq1)
+        .exclude(Q(action__startswith="auth.") | Q(action__in=QUIET_ACTIONS))
+        .values_list("action", "subject_id", "data")[: CATCH_UP_EVENTS + 1]
+    )
+    if len(events) > CATCH_UP_EVENTS:
+        return None
+    named: set[int] = set()
+    for action, subject_id, data in events:
+        if action in NO_COUNT_OF_ITS_OWN:
+            continue
+        ids = BY_ASSIGNMENTS[action](subject_id, data) if action in BY_ASSIGNMENTS else None
+        if ids is None:
+            return None
+        named.update(ids)
+    if len(named) > CATCH_UP_ASSIGNMENTS:
+        return None
+    assignments = Q(pk__in=named) | Q(pk__gt=assigned0, pk__lte=assigned1)
+    completions = Completion.objects.filter(pk__gt=completed0, pk__lte=completed1).values("user_id")
+    people = User.objects.filter(
+        Q(pk__in=Assignment.objects.filter(assignments).values("user_id")) | Q(pk__in=completions)
+    )
+    groups: set[tuple[int | None, ...]] = set(people.values_list("workforce_role_id", "department_id", "manager_id"))
+    stale = StaleGroup.objects.filter(pk__gt=stale0, pk__lte=stale1)
+    groups.update(stale.values_list("role_id", "department_id", "manager_id"))
+    return groups
+
+
+def _in_groups(groups: set[tuple[int | None, ...]], *, suffix: str = "") -> Q:
+    """Rows of any of `groups`: on the grouped assignments (`role`, `department`, `manager`), or with
+    suffix="_id" on the stored rows. An empty id matches empty."""
+
+    def one(group: tuple[int | None, ...]) -> Q:
+        pairs = zip(("role", "department", "manager"), group, strict=True)
+        return Q(
+            **{
+                (f"{n}{suffix}" if v is not None else f"{n}{suffix}__isnull"): (v if v is not None else True)
+                for n, v in pairs
+            }
+        )
+
+    return reduce(operator.or_, (one(group) for group in groups))
 
 
 def _drop(day: dt.date) -> None:
@@ -307,11 +454,14 @@ def day_figures(filters: conditions.Filters) -> tuple[dict[str, int], list[dict[
 
 def history_written(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
     """A person's history row: a backdated one rewrites the days from its date on. A person's first row also
-    rewrites every earlier day, which read their record as it is today before they had a history."""
+    rewrites the days that counted their assignments, which read their record as it is today before they had a
+    history: none for someone just added, whose assignments come after it."""
     if not created:
         return
     if not type(instance).objects.filter(person_id=instance.person_id).exclude(pk=instance.pk).exists():
-        forget_from(dt.date.min)
+        first = Assignment.objects.filter(user_id=instance.person_id).order_by("created_at").first()
+        if first is not None:
+            forget_from(timezone.localdate(first.created_at))
     elif instance.valid_from < timezone.localdate():
         forget_from(instance.valid_from)
 
@@ -327,12 +477,31 @@ def backdated(sender: Any, instance: Any, **kwargs: Any) -> None:
         forget_from(min(earlier))
 
 
-TODAY_FIELDS = frozenset({"workforce_role", "department", "manager", "terminated_on", "hire_date"})
+TODAY_FIELDS = ("workforce_role_id", "department_id", "manager_id", "terminated_on", "hire_date")
+_SAVED_FIELDS = frozenset({"workforce_role", "department", "manager", "terminated_on", "hire_date"})
+
+
+def _saves_today_fields(instance: Any, update_fields: Any) -> bool:
+    return instance.pk is not None and (update_fields is None or bool(_SAVED_FIELDS & set(update_fields)))
+
+
+def person_saving(sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    """Before a person's record is saved: what today's figures group and count them by, as it stands (one query;
+    none for a save of other fields only, such as a sign-in's last login)."""
+    if _saves_today_fields(instance, update_fields):
+        instance._today_before = type(instance).objects.filter(pk=instance.pk).values_list(*TODAY_FIELDS).first()
 
 
 def person_saved(sender: Any, instance: Any, created: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
-    """A person's record changed in place: today's figures read their role, department, manager and employment
-    from it (a sign-in, which saves only the last login, changes none of them)."""
-    if created or (update_fields is not None and not TODAY_FIELDS & set(update_fields)):
+    """A person's record saved with another role, department, manager, leaving or hire date: the groups of today's
+    figures they left and joined are noted stale, which moves the mark (`records_mark`)."""
+    if created or not _saves_today_fields(instance, update_fields):
         return
-    forget_today()
+    before = instance.__dict__.pop("_today_before", None)
+    after = tuple(getattr(instance, name) for name in TODAY_FIELDS)
+    if before is None:  # saved under a primary key not in the table yet
+        forget_today()
+    elif tuple(before) != after:
+        StaleGroup.objects.bulk_create(
+            StaleGroup(role_id=r, department_id=d, manager_id=m) for r, d, m in {tuple(before)[:3], after[:3]}
+        )

@@ -71,8 +71,8 @@ def store_daily_figures_task() -> int:
 
 @shared_task(name="records.store_todays_figures", ignore_result=True)
 def store_todays_figures_task() -> bool:
-    """Counts today's figures again if the records moved on since they were stored (beat, once a minute), so a
-    look at the dashboard finds them stored; nothing is written when they still hold."""
+    """Catches today's figures up if the records moved on since they were stored (beat, once a minute), so a look
+    at the dashboard finds them stored; nothing is written when they still hold."""
     from .summaries import store_today
 
     return store_today()

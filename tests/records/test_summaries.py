@@ -235,8 +235,17 @@ def _look(**kwargs: Any) -> reports.Dashboard:
     return reports.dashboard(reports.Filters(as_of=today(), **kwargs))
 
 
-def _counted_live(ctx: CaptureQueriesContext) -> bool:
-    return any('INSERT INTO "records_dailyfigure"' in q["sql"] for q in ctx.captured_queries)
+def _counted(ctx: CaptureQueriesContext) -> bool:
+    """Today's stored rows were counted again, in full or only for some groups."""
+    return any(
+        q["sql"].startswith(('INSERT INTO "records_dailyfigure"', 'DELETE FROM "records_dailyfigure"'))
+        for q in ctx.captured_queries
+    )
+
+
+def _counted_in_full(ctx: CaptureQueriesContext) -> bool:
+    """Every one of today's stored rows was dropped and counted again (`summaries._drop`)."""
+    return any(q["sql"].startswith('DELETE FROM "records_dailyfigure" WHERE day_id =') for q in ctx.captured_queries)
 
 
 def test_todays_figures_are_stored_and_read_back_while_the_records_stand_still(workforce, monkeypatch):
@@ -245,13 +254,13 @@ def test_todays_figures_are_stored_and_read_back_while_the_records_stand_still(w
     assert stored(today()) == recomputed(today()) and sum(stored(today()).values()) > 0
     with CaptureQueriesContext(connection) as ctx:
         _look()
-    assert not _counted_live(ctx)
+    assert not _counted(ctx)
     assert not any("COUNT(DISTINCT" in q["sql"] for q in ctx.captured_queries)  # the headline read, not counted
     # Today's rows are not a complete day: the nightly task neither reads them nor counts them as stored.
     assert today() not in summaries.stored_days([today()])
 
 
-def test_todays_figures_are_counted_again_after_each_kind_of_change(workforce, monkeypatch):
+def test_todays_figures_are_caught_up_after_each_kind_of_change(workforce, monkeypatch):
     from roles.services import person_update
 
     _look()
@@ -275,7 +284,7 @@ def test_todays_figures_are_counted_again_after_each_kind_of_change(workforce, m
         change()
         with CaptureQueriesContext(connection) as ctx:
             after = _look()
-        assert _counted_live(ctx), what
+        assert _counted(ctx) and not _counted_in_full(ctx), what  # only the groups the change touched
         assert _headline(after) != before, what
         assert _headline(after) == _live_headline(monkeypatch), what
         assert stored(today()) == recomputed(today()), what
@@ -286,19 +295,23 @@ def test_a_row_changed_in_place_drops_todays_figures(workforce, monkeypatch):
     open_one = Assignment.objects.filter(user=workforce["bo"], completed_at__isnull=True, cancelled_at__isnull=True)[0]
     open_one.cancelled_at = reports.end_of_day(today()) - dt.timedelta(hours=1)
     open_one.save()  # straight through the ORM: no audit event, no new row
-    assert _look().total == before.total - 1
+    with CaptureQueriesContext(connection) as ctx:
+        assert _look().total == before.total - 1
+    assert _counted_in_full(ctx)
     assert _headline(_look()) == _live_headline(monkeypatch)
     person = workforce["bo"]
     still = _look()
     person.workforce_role = role("it")
-    person.save()
-    moved = _look()
+    person.save()  # no audit event: the groups they left and joined are noted
+    with CaptureQueriesContext(connection) as ctx:
+        moved = _look()
+    assert _counted(ctx) and not _counted_in_full(ctx)
     assert moved.by_role.table() != still.by_role.table()
     assert _headline(moved) == _live_headline(monkeypatch)
     person.save(update_fields=["last_login"])  # a sign-in changes nothing the figures count
     with CaptureQueriesContext(connection) as ctx:
         _look()
-    assert not _counted_live(ctx)
+    assert not _counted(ctx)
 
 
 def test_todays_figures_are_counted_again_as_a_complete_day_once_it_is_over(workforce):
@@ -320,11 +333,11 @@ def test_sign_ins_and_lesson_pages_do_not_have_todays_figures_counted_again(work
         audit.record(action, actor=workforce["bo"], data={"person": workforce["bo"].email})
         with CaptureQueriesContext(connection) as ctx:
             _look()
-        assert not _counted_live(ctx), action
+        assert not _counted(ctx), action
     audit.record("requirement.removed", actor=None, data={})  # any other action may change what is counted
     with CaptureQueriesContext(connection) as ctx:
         _look()
-    assert _counted_live(ctx)
+    assert _counted_in_full(ctx)
 
 
 def test_the_worker_counts_todays_figures_again_after_a_change_so_the_next_look_reads_them(workforce, settings):
@@ -337,13 +350,153 @@ def test_the_worker_counts_todays_figures_again_after_a_change_so_the_next_look_
     complete(Assignment.objects.filter(user=workforce["bo"], completed_at__isnull=True)[0], at(today()))
     with CaptureQueriesContext(connection) as ctx:
         store_todays_figures_task.delay()
-    assert _counted_live(ctx)  # the worker counted them again
+    assert _counted(ctx)  # the worker counted them again
     with CaptureQueriesContext(connection) as ctx:
         store_todays_figures_task.delay()
-    assert not _counted_live(ctx) and len(ctx) == 2  # nothing moved: the mark and the check, no writes
+    assert not _counted(ctx) and len(ctx) == 2  # nothing moved: the mark and the check, no writes
     with CaptureQueriesContext(connection) as ctx:
         after = _look()
-    assert not _counted_live(ctx)
+    assert not _counted(ctx)
     assert stored(today()) == recomputed(today()) and after.done == sum(
         v for k, v in recomputed(today()).items() if k[4] == "done"
     )
+
+
+def _changes(workforce: dict[str, User], rng: random.Random) -> list[tuple[str, Any]]:
+    """The product's everyday changes, each a (what, callable) picked at random from the workforce as it stands."""
+    from courses.models import Course
+    from roles.services import assign_manually, person_reactivate, person_update
+
+    def someone() -> User:
+        return rng.choice(list(User.objects.filter(terminated_on__isnull=True, workforce_role__isnull=False)))
+
+    def a_completion() -> None:
+        open_ones = list(Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True))
+        complete(rng.choice(open_ones), at(today()))
+
+    def a_move() -> None:
+        person = someone()
+        change = rng.choice(
+            [
+                {"workforce_role": role(rng.choice(["billing", "intake", "it", "executive"]))},
+                {"department": rng.choice(list(Department.objects.all()))},
+                {"manager": rng.choice([workforce["mia"], workforce["max"], None])},
+                {"hire_date": today() - dt.timedelta(days=rng.randint(0, 500))},
+            ]
+        )
+        person_update(person=person, **change)
+
+    def a_departure_or_return() -> None:
+        gone = list(User.objects.filter(terminated_on__isnull=False))
+        if gone and rng.random() < 0.5:
+            person_reactivate(person=rng.choice(gone))
+        else:
+            person_deactivate(person=someone())
+
+    def a_new_person() -> None:
+        n = User.objects.count()
+        person_create(
+            email=f"joined{n}@example.test",
+            full_name=f"Joined Person {n}",
+            workforce_role=role(rng.choice(["billing", "intake", "it"])),
+            department=rng.choice(list(Department.objects.all())),
+            manager=rng.choice([workforce["mia"], None]),
+            hire_date=today() - dt.timedelta(days=rng.randint(0, 30)),
+            invite=False,
+        )
+
+    def a_manual_assignment() -> None:
+        course = rng.choice(list(Course.objects.all()))
+        assign_manually(
+            people=[someone(), someone()],
+            course=course,
+            due_on=today() + dt.timedelta(days=20),
+            reason="Audit finding follow-up",
+            actor=None,
+        )
+
+    return [
+        ("a completion", a_completion),
+        ("a move", a_move),
+        ("a departure or a return", a_departure_or_return),
+        ("a new person", a_new_person),
+        ("a manual assignment", a_manual_assignment),
+    ]
+
+
+def test_catching_up_after_random_everyday_changes_gives_what_counting_in_full_gives(workforce, monkeypatch):
+    """Forty random changes, one or two between looks: after each look today's stored rows are what the records
+    say, the dashboard (new hires included) is what counting live gives, and none had to be counted in full."""
+    rng = random.Random(41)
+    changes = _changes(workforce, rng)
+    filters = _filters(workforce)
+    _look()
+    done: Counter[str] = Counter()
+    for step in range(40):
+        for what, change in rng.sample(changes, rng.choice([1, 2])):
+            change()
+            done[what] += 1
+        with CaptureQueriesContext(connection) as ctx:
+            _look()
+        assert not _counted_in_full(ctx), (step, done)
+        assert stored(today()) == recomputed(today()), (step, done)
+        kwargs = rng.choice(filters)
+        assert _headline(_look(**kwargs)) == _live_headline(monkeypatch, **kwargs), (step, kwargs)
+    assert min(done.values()) >= 5, done  # every kind of change was made
+
+
+def test_catching_up_takes_the_same_queries_however_many_people_there_are(workforce):
+    def one_completion_then_look() -> int:
+        _look()
+        complete(Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True)[0], at(today()))
+        with CaptureQueriesContext(connection) as ctx:
+            summaries.store_today()  # the look's own queries (its lists) vary with who is due when
+        assert _counted(ctx) and not _counted_in_full(ctx)
+        return len(ctx)
+
+    before = one_completion_then_look()
+    departments = list(Department.objects.all())
+    for n in range(15):
+        person_create(
+            email=f"more{n}@example.test",
+            full_name=f"More Person {n}",
+            workforce_role=role(("billing", "intake", "it")[n % 3]),
+            department=departments[n % len(departments)],
+            invite=False,
+        )
+    assert one_completion_then_look() == before
+    assert stored(today()) == recomputed(today())
+
+
+def test_more_moved_than_catching_up_is_for_has_today_counted_in_full(workforce, monkeypatch):
+    from hipaa_training import audit
+
+    monkeypatch.setattr(summaries, "CATCH_UP_EVENTS", 2)
+    _look()
+    for a in Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True)[:3]:
+        complete(a, at(today()))
+        audit.record("completion.recorded", data={"assignment_id": a.pk})
+    with CaptureQueriesContext(connection) as ctx:
+        _look()
+    assert _counted_in_full(ctx)
+    assert stored(today()) == recomputed(today())
+    monkeypatch.setattr(summaries, "CATCH_UP_EVENTS", 500)
+    monkeypatch.setattr(summaries, "CATCH_UP_GROUPS", 1)
+    by_group: dict[tuple[Any, ...], Assignment] = {}
+    for a in Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True).select_related("user"):
+        by_group.setdefault((a.user.workforce_role_id, a.user.department_id, a.user.manager_id), a)
+    assert len(by_group) >= 2
+    for a in list(by_group.values())[:2]:  # two groups, one more than allowed
+        complete(a, at(today()))
+    with CaptureQueriesContext(connection) as ctx:
+        _look()
+    assert _counted_in_full(ctx)
+    assert stored(today()) == recomputed(today())
+
+
+def test_a_person_added_today_leaves_the_stored_past_days_alone(workforce):
+    summaries.store_missing()
+    kept = set(StoredDay.objects.filter(counted_from="").values_list("day", flat=True))
+    assert kept
+    person_create(email="fresh@example.test", full_name="Fresh Person", workforce_role=role("billing"), invite=False)
+    assert set(StoredDay.objects.filter(counted_from="").values_list("day", flat=True)) == kept

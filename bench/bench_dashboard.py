@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import random
 import time
+from collections.abc import Callable
 
 from _table import record
 from _workforce import backend, make_workforce, scratch_database, timed
@@ -48,6 +50,40 @@ def floor(day: dt.date) -> None:
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_SQL, {"day": day, "end": end_of_day(day)})
         cursor.fetchall()
+
+
+def after_a_change(officer) -> list[tuple[str, Callable[[], None], bool]]:
+    """Changes made before a look at today, each as the product makes it: (what, change, under the page's goal).
+    A completion and a role change are caught up (their groups counted again); a change of requirements has today
+    counted in full, which the worker does each minute, so a look rarely waits for it."""
+    from django.utils import timezone
+
+    from hipaa_training import audit
+    from records import summaries
+    from roles.models import Assignment, User, WorkforceRole
+    from roles.services import person_update
+
+    rng = random.Random(9)
+    roles = list(WorkforceRole.objects.all())
+
+    def a_completion() -> None:  # the rows records.services writes for a completion, but the learner's own
+        a = Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True).order_by("?")[0]
+        Assignment.objects.filter(pk=a.pk).update(completed_at=timezone.now())
+        audit.record("completion.recorded", actor=a.user, data={"assignment_id": a.pk})
+
+    def a_role_change() -> None:
+        person = User.objects.filter(email__startswith="bench", terminated_on__isnull=True).order_by("?")[0]
+        person_update(
+            person=person,
+            workforce_role=rng.choice([r for r in roles if r.pk != person.workforce_role_id]),
+            actor=officer,
+        )
+
+    return [
+        ("a completion", a_completion, True),
+        ("a role change", a_role_change, True),
+        ("a requirements change (counted in full)", summaries.forget_today, False),
+    ]
 
 
 def main() -> None:
@@ -111,21 +147,27 @@ def main() -> None:
                     f"| report alone median {report['median_ms']:7.1f} ms | {len(ctx)} queries "
                     f"| floor {least['median_ms']:6.1f} ms, ratio {whole['median_ms'] / least['median_ms']:5.1f}x"
                 )
-                if not params:  # today, the first look after the records moved on: it counts them again
-                    from records.summaries import forget_today
-
-                    def changed_then_view(view=view) -> None:
-                        forget_today()
-                        view()
-
-                    recount = timed(changed_then_view, args.runs)
-                    print(
-                        f"  {'today, after a change':>18}: view median {recount['median_ms']:7.1f} ms  "
-                        f"p95 {recount['p95_ms']:7.1f} ms (today's figures counted again and stored)"
-                    )
-                    if size == max(args.sizes):
-                        after = "today, first look after a change (counts today again)"
-                        goal(f"dashboard, {size:,} people, {after}", recount)
+                if not params:  # today, the first look after the records moved on
+                    for what, change, under_goal in after_a_change(officer):
+                        recount = timed(view, args.runs, before=change)
+                        print(
+                            f"  today, first look after {what}: view median {recount['median_ms']:7.1f} ms  "
+                            f"p95 {recount['p95_ms']:7.1f} ms"
+                        )
+                        if size == max(args.sizes):
+                            measure = f"dashboard, {size:,} people, today, first look after {what}"
+                            if under_goal:
+                                goal(measure, recount)
+                            else:
+                                ms = recount["median_ms"]
+                                record(
+                                    measure,
+                                    ms,
+                                    unit="ms",
+                                    floor=least["median_ms"],
+                                    goal="- (a worker's, each minute)",
+                                    met=None,
+                                )
                 if size == max(args.sizes):
                     when = "today, figures stored" if not params else "as of 90 days ago"
                     goal(f"dashboard, {size:,} people, {when} ({len(ctx)} queries)", whole)

@@ -212,6 +212,9 @@ class DailyFigure(models.Model):
     due_soon = models.PositiveIntegerField()
     on_time = models.PositiveIntegerField()
     people = models.PositiveIntegerField(help_text="Different people among these assignments.")
+    retraining = models.PositiveIntegerField(default=0, help_text="Of these, retraining after a material change.")
+    retraining_done = models.PositiveIntegerField(default=0)
+    retraining_overdue = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day", "course_id"])]

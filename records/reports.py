@@ -303,18 +303,23 @@ class Retraining:
     outstanding_count: int = 0
 
 
-def retraining(filters: Filters) -> Retraining:
+def retraining(filters: Filters, *, stored: bool = False) -> Retraining:
+    """Retraining by module, from the day's stored figures when `stored`, else counted from the records; the
+    versions that called for it and the first people still to do it."""
     day = filters.as_of
     qs = assignments_as_of(filters).filter(reason=Assignment.NEW_VERSION)
-    by_course = list(
-        qs.values("course_id", "course__title")
-        .annotate(
-            due=Count("id"),
-            done=Count("id", filter=done_q(day)),
-            overdue=Count("id", filter=overdue_q(day)),
+    if stored:
+        by_course = summaries.retraining_figures(filters)
+    else:
+        by_course = list(
+            qs.values("course_id", "course__title")
+            .annotate(
+                due=Count("id"),
+                done=Count("id", filter=done_q(day)),
+                overdue=Count("id", filter=overdue_q(day)),
+            )
+            .order_by("course__title")
         )
-        .order_by("course__title")
-    )
     for row in by_course:
         row["percent"] = percent(row["done"], row["due"])
     versions = CourseVersion.objects.filter(material=True, number__gt=1, published_at__lt=end_of_day(day))
@@ -573,7 +578,7 @@ def dashboard(filters: Filters, *, with_audit_state: bool = True) -> Dashboard:
         overdue_list=overdue_list,
         due_soon_list=due_soon_list,
         new_hires=new_hires(filters, stored=stored is not None),
-        retraining=retraining(filters),
+        retraining=retraining(filters, stored=stored is not None),
         security_reminders=security_reminders(filters),
         audit_state=audit_state() if with_audit_state else None,
         module_chart=_chart(by_role, columns=True),

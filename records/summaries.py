@@ -25,9 +25,10 @@ from functools import reduce
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from courses.models import Course
 from hipaa_training.celery import app as celery_app
 from hipaa_training.models import AuditEvent
 from roles import history
@@ -70,8 +71,14 @@ def live_rows(day: dt.date, groups: Q | None = None) -> list[dict[str, Any]]:
             due_soon=Count("id", filter=conditions.due_soon_q(day)),
             on_time=Count("id", filter=conditions.on_time_q(day)),
             people=Count("user_id", distinct=True),
+            retraining=Count("id", filter=RETRAINING),
+            retraining_done=Count("id", filter=RETRAINING & conditions.done_q(day)),
+            retraining_overdue=Count("id", filter=RETRAINING & conditions.overdue_q(day)),
         )
     )
+
+
+RETRAINING = Q(reason=Assignment.NEW_VERSION)
 
 
 def live_people(day: dt.date, groups: Q | None = None) -> list[dict[str, Any]]:
@@ -84,6 +91,20 @@ def live_people(day: dt.date, groups: Q | None = None) -> list[dict[str, Any]]:
     )
 
 
+FIGURES = (
+    "course_id",
+    "total",
+    "done",
+    "overdue",
+    "due_soon",
+    "on_time",
+    "people",
+    "retraining",
+    "retraining_done",
+    "retraining_overdue",
+)
+
+
 def _count_into(stored: StoredDay, groups: Q | None = None) -> None:
     """Count the day's rows from the records (only `groups`, when given) and store them (four queries, three
     inserts)."""
@@ -93,7 +114,7 @@ def _count_into(stored: StoredDay, groups: Q | None = None) -> None:
             role_id=row["role"],
             department_id=row["department"],
             manager_id=row["manager"],
-            **{k: row[k] for k in ("course_id", "total", "done", "overdue", "due_soon", "on_time", "people")},
+            **{k: row[k] for k in FIGURES},
         )
         for row in live_rows(stored.day, groups)
     )
@@ -411,6 +432,23 @@ def figures(days: list[dt.date], filters: conditions.Filters) -> dict[dt.date, t
         .order_by()
     )
     return {r["day_id"]: (r["total"], r["done"], r["overdue"]) for r in rows}
+
+
+def retraining_figures(filters: conditions.Filters) -> list[dict[str, Any]]:
+    """A stored day's retraining by module for the filters, in module title order (one query): the dashboard's
+    rows of course_id, course__title, due, done, overdue."""
+    rows = (
+        _narrowed(DailyFigure.objects.filter(day_id=filters.as_of, retraining__gt=0), filters)
+        .values("course_id")
+        .annotate(
+            due=Sum("retraining"),
+            done=Sum("retraining_done"),
+            overdue=Sum("retraining_overdue"),
+            title=Subquery(Course.objects.filter(pk=OuterRef("course_id")).values("title")[:1]),
+        )
+        .order_by("title", "course_id")
+    )
+    return [{"course__title": r.pop("title"), **r} for r in rows]
 
 
 def day_figures(filters: conditions.Filters) -> tuple[dict[str, int], list[dict[str, Any]]] | None:

@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from records import reports, summaries
 from records.models import DailyFigure, StoredDay
@@ -51,6 +52,22 @@ def workforce(story: dict[str, User]) -> dict[str, User]:  # noqa: F811
         if n == 5:
             with _on(hired + dt.timedelta(days=90)):
                 person_deactivate(person=person)
+    # Retraining after a material change, for everyone who had done the first version, some of them done since.
+    for a in Assignment.objects.filter(completed_at__isnull=False, cycle=1)[::2]:
+        assigned = timezone.localdate(a.completed_at) + dt.timedelta(days=rng.randint(10, 90))
+        if assigned >= today():
+            continue
+        again = Assignment.objects.create(
+            user_id=a.user_id,
+            course_id=a.course_id,
+            cycle=2,
+            reason=Assignment.NEW_VERSION,
+            assigned_on=assigned,
+            due_on=assigned + dt.timedelta(days=30),
+            created_at=at(assigned),
+        )
+        if rng.random() < 0.5:
+            complete(again, at(min(assigned + dt.timedelta(days=rng.randint(1, 60)), today() - dt.timedelta(days=1))))
     return story
 
 
@@ -83,6 +100,10 @@ def recomputed(day: dt.date) -> Counter[tuple[Any, ...]]:
         counts[(*key, "total")] += 1
         counts[(*key, "done")] += done
         counts[(*key, "overdue")] += not done and a.due_on < day
+        if a.reason == Assignment.NEW_VERSION:
+            counts[(*key, "retraining")] += 1
+            counts[(*key, "retraining done")] += done
+            counts[(*key, "retraining overdue")] += not done and a.due_on < day
     return +counts
 
 
@@ -93,6 +114,9 @@ def stored(day: dt.date) -> Counter[tuple[Any, ...]]:
         counts[(*key, "total")] += f.total
         counts[(*key, "done")] += f.done
         counts[(*key, "overdue")] += f.overdue
+        counts[(*key, "retraining")] += f.retraining
+        counts[(*key, "retraining done")] += f.retraining_done
+        counts[(*key, "retraining overdue")] += f.retraining_overdue
     return +counts
 
 
@@ -192,6 +216,8 @@ def _headline(d: reports.Dashboard) -> tuple[Any, ...]:
         d.by_department.table(),
         d.by_role.heads,
         d.new_hires,
+        d.retraining.by_course,
+        d.retraining.outstanding_count,
     )
 
 

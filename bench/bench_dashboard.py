@@ -52,6 +52,40 @@ def floor(day: dt.date) -> None:
         cursor.fetchall()
 
 
+def retraining_wave(completed: float = 0.6) -> int:
+    """Retraining for everyone who has the most common module and no retraining yet, as a material change published
+    60 days ago assigns it, due 30 days later; `completed` of them done since. Returns how many were added."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from roles.models import Assignment
+
+    course_id = Assignment.objects.values("course_id").annotate(n=Count("id")).order_by("-n")[0]["course_id"]
+    rng = random.Random(4)
+    assigned = timezone.localdate() - dt.timedelta(days=60)
+    created = timezone.make_aware(dt.datetime.combine(assigned, dt.time(3)))
+    done = timezone.make_aware(dt.datetime.combine(assigned + dt.timedelta(days=20), dt.time(11)))
+    again = Assignment.objects.filter(course_id=course_id, cycle=2).values("user_id")
+    due = Assignment.objects.filter(course_id=course_id, cycle=1).exclude(user_id__in=again)
+    rows = [
+        Assignment(
+            user_id=user_id,
+            course_id=course_id,
+            cycle=2,
+            reason=Assignment.NEW_VERSION,
+            assigned_on=assigned,
+            due_on=assigned + dt.timedelta(days=30),
+            created_at=created,
+            completed_at=done if rng.random() < completed else None,
+        )
+        for user_id in due.values_list("user_id", flat=True).iterator()
+    ]
+    Assignment.objects.bulk_create(rows, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return len(rows)
+
+
 def after_a_change(officer) -> list[tuple[str, Callable[[], None], bool]]:
     """Changes made before a look at today, each as the product makes it: (what, change, under the page's goal).
     A completion and a role change are caught up (their groups counted again); a change of requirements has today
@@ -107,7 +141,11 @@ def main() -> None:
         for size in sorted(args.sizes):
             made = make_workforce(size - have)
             have = size
-            print(f"\n{size:,} people, {made['assignments']:,} new assignments (generated in {made['seconds']:.1f} s)")
+            retrained = retraining_wave()
+            print(
+                f"\n{size:,} people, {made['assignments']:,} new assignments and {retrained:,} to retrain "
+                f"(generated in {made['seconds']:.1f} s)"
+            )
             # The nightly task stores the past days the page reads (yesterday and the trend's points).
             from records import summaries
             from records.models import StoredDay

@@ -244,11 +244,13 @@ BY_ASSIGNMENTS = {
     "completion.recorded": lambda subject_id, data: [int(data["assignment_id"])],
     "assignment.cancelled": lambda subject_id, data: [int(i) for i in data["assignment_ids"]],
 }
-# - through a person's record saved with it, which notes the groups they left and joined (`person_saved`), and the
-#   assignments created or cancelled with it, which write their own events; or not at all.
+# - through what comes with it: a person's record saved (which notes the groups they left and joined, see
+#   `person_saved`) and assignments created or cancelled (which write their own events); or not at all.
 NO_COUNT_OF_ITS_OWN = frozenset(
     {
+        # people
         "account.created",
+        "account.created_by_sso",
         "account.invited",
         "account.deactivated",
         "account.reactivated",
@@ -257,18 +259,52 @@ NO_COUNT_OF_ITS_OWN = frozenset(
         "person.manager_changed",
         "person.changed",
         "person.email_changed",
+        "person.sso_mapping_applied",
+        "person.access_groups_changed",
+        "person.access_changed",
+        "workforce.imported",
+        "workforce.import_previewed",
+        # what is required of whom: the assignments it makes and cancels
+        "requirement.added",
+        "requirement.changed",
+        "requirement.removed",
+        "requirement.defaults_loaded",
+        "client.requirement_added",
+        "client.requirement_changed",
+        "client.requirement_removed",
+        "client.scope_added",
+        "client.scope_removed",
+        # names, and things outside the figures
+        "role.created",
+        "role.renamed",
+        "department.created",
+        "department.renamed",
+        "client.created",
+        "client.changed",
+        "client.auditor_granted",
+        "client.auditor_revoked",
+        "policy.created",
+        "policy.audience_changed",
         "policy_assignment.created",
         "policy_assignment.cancelled",
         "policy.acknowledged",
+        "bulletin.created",
         "reminder.nudged",
+        "reminder_policy.changed",
+        "security.policy_changed",
+        "sso.mapping_created",
+        "sso.mapping_updated",
+        "sso.mapping_deleted",
         "export.downloaded",
         "report.requested",
+        "report.downloaded",
         "bundle.requested",
+        "bundle.downloaded",
         "certificate.revoked",
     }
 )
-# Any other action (a requirement changed, a role retired, an import) has today counted again in full, as do more
-# than these many events, assignments or groups since the mark.
+# Any other action (a role or department retired, a course version published, the organisation's settings) has
+# today counted in full, as do more than these many events, assignments or groups since the mark.
 CATCH_UP_EVENTS = 500
 CATCH_UP_ASSIGNMENTS = 2000
 CATCH_UP_GROUPS = 40

@@ -360,7 +360,7 @@ def test_sign_ins_and_lesson_pages_do_not_have_todays_figures_counted_again(work
         with CaptureQueriesContext(connection) as ctx:
             _look()
         assert not _counted(ctx), action
-    audit.record("requirement.removed", actor=None, data={})  # any other action may change what is counted
+    audit.record("role.retired", actor=None, data={})  # any other action may change what is counted
     with CaptureQueriesContext(connection) as ctx:
         _look()
     assert _counted_in_full(ctx)
@@ -391,7 +391,8 @@ def test_the_worker_counts_todays_figures_again_after_a_change_so_the_next_look_
 def _changes(workforce: dict[str, User], rng: random.Random) -> list[tuple[str, Any]]:
     """The product's everyday changes, each a (what, callable) picked at random from the workforce as it stands."""
     from courses.models import Course
-    from roles.services import assign_manually, person_reactivate, person_update
+    from roles.models import Requirement
+    from roles.services import assign_manually, person_reactivate, person_update, requirement_remove, requirement_set
 
     def someone() -> User:
         return rng.choice(list(User.objects.filter(terminated_on__isnull=True, workforce_role__isnull=False)))
@@ -441,7 +442,16 @@ def _changes(workforce: dict[str, User], rng: random.Random) -> list[tuple[str, 
             actor=None,
         )
 
+    def a_requirement_added_or_removed() -> None:
+        it, course = role("it"), rng.choice(list(Course.objects.all()))
+        existing = Requirement.objects.filter(role=it, course=course).first()
+        if existing is not None:
+            requirement_remove(requirement=existing)
+        else:
+            requirement_set(role=it, course=course)
+
     return [
+        ("a requirement added or removed", a_requirement_added_or_removed),
         ("a completion", a_completion),
         ("a move", a_move),
         ("a departure or a return", a_departure_or_return),

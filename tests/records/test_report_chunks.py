@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 
+import pdfplumber
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -119,3 +120,30 @@ def test_a_bundle_with_a_report_of_several_chunks_verifies(compliance_officer, s
     transcripts, _ = sections(pages)
     assert who_lines(transcripts) == names
     assert f"Transcripts, continued: people 21 to 24 of {TOTAL}." in transcripts
+
+
+def test_page_numbers_sit_where_weasyprints_own_footer_put_them(compliance_officer):
+    """ "page N of M" is drawn over the merged pages (records/documents/parts.py), where report.css's bottom-right
+    margin box puts it when WeasyPrint draws it: same size, right edge and baseline, on portrait and landscape."""
+    from django.template.loader import render_to_string
+
+    from hipaa_training.pdf import REPORT_UA, render_pdf
+    from records.documents.report import report_context
+
+    workforce()
+    own = render_pdf(
+        render_to_string("records/audit_report_pdf.html", report_context(ExportFilters())),
+        user_agent_stylesheet=REPORT_UA,
+    )
+    ours = render_report(ExportFilters(), chunk_people=CHUNK)
+
+    def footer(data: bytes, n: int) -> tuple[float, float, float, float]:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            page = pdf.pages[n]
+            chars = [c for c in page.chars if c["top"] > page.height - 30]
+            return page.width, max(c["x1"] for c in chars), chars[0]["matrix"][5], chars[0]["size"]
+
+    landscape = next(n for n, p in enumerate(PdfReader(io.BytesIO(own)).pages) if p.mediabox.width > p.mediabox.height)
+    for n in (0, landscape):
+        width, right, baseline, size = footer(own, n)
+        assert footer(ours, n) == pytest.approx((width, right, baseline, size), abs=0.05)

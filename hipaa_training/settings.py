@@ -423,6 +423,9 @@ CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30),
 # is built by the sweep (records.report_sweep, every 5 minutes).
 REPORT_QUEUED_GRACE_SECONDS = env.int("REPORT_QUEUED_GRACE_SECONDS", default=120)
 REPORT_BUILD_STALE_SECONDS = env.int("REPORT_BUILD_STALE_SECONDS", default=1800)
+# The PDF reports' per-person sections are laid out this many people at a time, each part freed before the next
+# (records/documents/report.py): the memory a report takes grows with this, not with the workforce.
+REPORT_CHUNK_PEOPLE = env.int("REPORT_CHUNK_PEOPLE", default=500)
 
 # Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
 RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)

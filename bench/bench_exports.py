@@ -191,13 +191,18 @@ def bundle_figures(people: int, assignments: int, evidence: int, profile: str | 
     )
     floor = min(bundle_floor() for _ in range(2))
     print(f"floor, the same CSV exports and certificate files alone into a ZIP: {floor:.2f} s")
+    # Judged at the goals' sizes: 10 s for 1,000 people; 2 minutes for 10,000, memory flat.
+    if people >= 10_000:
+        goal, met = "under 2 minutes for 10,000 people, memory flat", seconds < 120
+    else:
+        goal, met = "under 10 s for 1,000 people", (seconds < 10 if people >= 1000 else None)
     record(
-        f"evidence bundle, {people:,} people",
+        f"evidence bundle, {people:,} people (peak RSS +{rss.peak - rss.start:.0f} MB)",
         seconds,
         unit="s",
         floor=floor,
-        goal="under 10 s for 1,000 people",
-        met=seconds < 10 if people >= 1000 else None,  # judged at the goal's size
+        goal=goal,
+        met=met,
     )
 
 

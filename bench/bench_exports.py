@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import tempfile
+import threading
 import time
 import tracemalloc
 import zipfile
@@ -33,6 +35,27 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+class PeakRSS:
+    """The process's peak RSS while the block runs, sampled every 20 ms in a thread (ru_maxrss would also count
+    building the workforce before it)."""
+
+    def __enter__(self) -> PeakRSS:
+        self.start = self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
 
 
 def signed_in_now(request) -> None:
@@ -141,36 +164,45 @@ def bundle_figures(people: int, assignments: int, evidence: int, profile: str | 
     from records.documents.bundle import build_bundle, verify_bundle
     from records.exports import ExportFilters
 
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    out = io.BytesIO()
-    if profile:
-        import cProfile
+    with tempfile.TemporaryFile() as out:  # on disk, as the report job writes it: the RSS is the build's own
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        with PeakRSS() as rss:
+            if profile:
+                import cProfile
 
-        cProfile.runctx("build_bundle(ExportFilters(), out)", globals(), locals(), profile)
-    else:
-        build_bundle(ExportFilters(), out)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as zf:
-        files = len(zf.namelist())
-        pdf = zf.getinfo("report/training_report.pdf").file_size
-    t1 = time.perf_counter()
-    out.seek(0)
-    ok = verify_bundle(out).ok
+                cProfile.runctx("build_bundle(ExportFilters(), out)", globals(), locals(), profile)
+            else:
+                build_bundle(ExportFilters(), out)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        size = out.seek(0, io.SEEK_END)
+        out.seek(0)
+        with zipfile.ZipFile(out) as zf:
+            files = len(zf.namelist())
+            pdf = sum(i.file_size for i in zf.infolist() if i.filename.startswith("report/"))
+        t1 = time.perf_counter()
+        out.seek(0)
+        ok = verify_bundle(out).ok
     print(
         f"\nevidence bundle, {people:,} people ({assignments:,} assignments, "
         f"{evidence:,} completions with certificates): built in {seconds:.1f} s ({cpu:.1f} s of this process's CPU), "
-        f"{len(out.getvalue()) / 1e6:.1f} MB, {files:,} files, report PDF {pdf / 1e6:.1f} MB; "
-        f"verify_bundle {'OK' if ok else 'FAILED'} in {time.perf_counter() - t1:.1f} s"
+        f"{size / 1e6:.1f} MB, {files:,} files, report PDF {pdf / 1e6:.1f} MB; "
+        f"verify_bundle {'OK' if ok else 'FAILED'} in {time.perf_counter() - t1:.1f} s; "
+        f"peak RSS while building {rss.peak:.0f} MB (+{rss.peak - rss.start:.0f} MB over the {rss.start:.0f} MB before)"
     )
     floor = min(bundle_floor() for _ in range(2))
     print(f"floor, the same CSV exports and certificate files alone into a ZIP: {floor:.2f} s")
+    # Judged at the goals' sizes: 10 s for 1,000 people; 2 minutes for 10,000, memory flat.
+    if people >= 10_000:
+        goal, met = "under 2 minutes for 10,000 people, memory flat", seconds < 120
+    else:
+        goal, met = "under 10 s for 1,000 people", (seconds < 10 if people >= 1000 else None)
     record(
-        f"evidence bundle, {people:,} people",
+        f"evidence bundle, {people:,} people (peak RSS +{rss.peak - rss.start:.0f} MB)",
         seconds,
         unit="s",
         floor=floor,
-        goal="under 10 s for 1,000 people",
-        met=seconds < 10 if people >= 1000 else None,  # judged at the goal's size
+        goal=goal,
+        met=met,
     )
 
 

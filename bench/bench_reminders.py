@@ -19,9 +19,10 @@ Each figure stands beside its floor and the ratio:
   writes, without folding the same headers again per message (until issue 14 both the run and this floor went
   through email.generator, so the floor was not the cheapest way to build the same messages);
 - marks (each message is marked sent, committed, before it is handed over: the price of exactly once): the
-  floor is one mark's UPDATE of an unsent row per message, on one open cursor, measured on the same database
-  (it was an ORM update rewriting a sent row's timestamp: a query compiled per call, without a mark's index
-  work, so neither the same work nor the cheapest);
+  floor is one mark's UPDATE of an unsent row per message, on the marks' open cursor (a prepared statement
+  on PostgreSQL, as the run's marks are since issue 14), measured on the same database (it was an ORM update
+  rewriting a sent row's timestamp: a query compiled per call, without a mark's index work, so neither the
+  same work nor the cheapest);
 - queries: the floor is one per message (its mark);
 - SMTP sessions: the floor is one per batch.
 The run's claims are shared by `REMINDER_SEND_THREADS` senders (2 by default; the marks' time is summed over
@@ -118,18 +119,20 @@ class MarkTimer:
 def mark_floor(samples: int = 300) -> float:
     """Seconds for one mark on this database done the cheapest way (median): the mark's own UPDATE of an
     unsent row (so the row leaves the unsent index, as a mark's does; rows spread over the table, as a run's
-    are) on one cursor kept open, no query compiled per call, autocommit, and on PostgreSQL without waiting for
-    the disk, as the marks do. (It was an ORM update setting a sent row's sent_at to what it was: a query
-    compiled each time, and not the index work of a mark.)"""
+    are) on the marks' own cursor kept open (on PostgreSQL a prepared statement: parsed and planned once), no
+    query compiled per call, autocommit, and on PostgreSQL without waiting for the disk, as the marks do. (It
+    was an ORM update setting a sent row's sent_at to what it was: a query compiled each time, and not the
+    index work of a mark.)"""
     from roles.models import Delivery
-    from roles.reminders.mailer import _MARK_ONE_SQL, _marks_without_waiting_for_the_disk
+    from roles.reminders.mailer import _MARK_ONE_SQL, _mark_cursor, _marks_without_waiting_for_the_disk
 
     every = max(Delivery.objects.count() // samples, 1)  # rows spread over the table, as a run's marks are
     rows = list(Delivery.objects.order_by("pk").values_list("pk", "claim", "sent_at"))[::every][:samples]
     assert rows
     Delivery.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(sent_at=None)  # unsent again, for the marks
     times = []
-    with _marks_without_waiting_for_the_disk(), connection.cursor() as cursor:
+    with _marks_without_waiting_for_the_disk(), _mark_cursor() as marks, connection.cursor() as plain:
+        cursor = marks or plain  # the marks' cursor is PostgreSQL's alone
         for pk, claim, sent_at in rows:
             started = time.perf_counter()
             cursor.execute(_MARK_ONE_SQL, [sent_at, pk, claim])

@@ -423,6 +423,9 @@ CERTIFICATE_VERIFY_RATE = (env.int("CERTIFICATE_VERIFY_PER_MINUTE", default=30),
 # is built by the sweep (records.report_sweep, every 5 minutes).
 REPORT_QUEUED_GRACE_SECONDS = env.int("REPORT_QUEUED_GRACE_SECONDS", default=120)
 REPORT_BUILD_STALE_SECONDS = env.int("REPORT_BUILD_STALE_SECONDS", default=1800)
+# The PDF reports' per-person sections are laid out this many people at a time, each part freed before the next
+# (records/documents/report.py): the memory a report takes grows with this, not with the workforce.
+REPORT_CHUNK_PEOPLE = env.int("REPORT_CHUNK_PEOPLE", default=500)
 
 # Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
 RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)
@@ -432,6 +435,9 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 # A message's "sent" mark is committed before the relay sees it; False: without waiting for the WAL flush
 # (a worker's death loses nothing; only a database crash in that fraction of a second could resend a message).
 REMINDER_MARK_SYNCHRONOUS = env.bool("REMINDER_MARK_SYNCHRONOUS", default=False)
+# On PostgreSQL the mark is a prepared statement of the batch's connection (planned once, not per message);
+# False behind a transaction-mode connection pooler that cannot keep prepared statements for a session.
+REMINDER_MARK_PREPARED = env.bool("REMINDER_MARK_PREPARED", default=True)
 REMINDER_SEND_PAUSE = env.float("REMINDER_SEND_PAUSE", default=0)  # seconds between messages (relay rate limit)
 # Senders sharing one reminder run on PostgreSQL (threads, each with its own database and SMTP connection, each
 # taking the run's batches in turn): one waits for its mark's round trip while another renders. 1: one sender.

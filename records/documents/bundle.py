@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from .. import reports
 from ..course_editor import versions_with_diffs
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks
 from ..models import AttestationSignature, Certificate, Completion, PolicyAcknowledgement, QuizAttempt
-from .report import render_report
+from .report import write_report
 
 MANIFEST = "manifest.json"
 MANIFEST_SHA = "manifest.sha256"
@@ -209,7 +210,10 @@ def build_bundle(filters: ExportFilters, out: IO[bytes], *, requested_by: User |
         writer = _Writer(zf)
         for export in EXPORTS.values():
             writer.add_chunks(f"csv/{export.filename}", export.chunks(filters))
-        writer.add("report/training_report.pdf", render_report(filters, requested_by=requested_by))
+        with tempfile.TemporaryFile() as pdf:  # rendered in parts to disk, then streamed into the ZIP
+            write_report(filters, pdf, requested_by=requested_by)
+            pdf.seek(0)
+            writer.add_chunks("report/training_report.pdf", iter(partial(pdf.read, 1 << 20), b""))
         writer.add_chunks("roles/grid.csv", csv_chunks(grid_rows("{days} days, {every}")))
         until = reports.end_of_day(filters.upper) if filters.upper else None
         log = [["seq", "at", "actor", "what"]] + [

@@ -22,25 +22,27 @@ Layout:
 from __future__ import annotations
 
 import datetime as dt
+import io
+import tempfile
 import zipfile
 from functools import partial
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hipaa_training.pdf import REPORT_UA, render_pdf
 from roles.client_scope import days_worked
 from roles.grid import grid_rows
 from roles.models import Client, User
 from roles.organization import organization_name
 
-from .. import report_sections, reports, should_vs_was
+from .. import report_sections, should_vs_was
 from ..exports import EXPORTS, ExportFilters, _between, csv_chunks, training_queryset
 from ..models import Certificate
 from .bundle import _add_course_version, _json, _versions_taught, _Writer, chain_head, write_manifest
-from .report import people_on, should_vs_was_context, transcripts_context
+from .report import people_on, write_parts_of
 
 FORMAT = "hipaa-training-client-evidence-pack/1"
 CLIENT_MODULES_NOTE = (
@@ -68,19 +70,24 @@ def _worked(client: Client, filters: ExportFilters) -> list[tuple[User, list[tup
     return days_worked(client, filters.start, filters.end)
 
 
+def client_people(client: Client, filters: ExportFilters) -> tuple[QuerySet[User], QuerySet[Any]]:
+    """The people of the client's report's per-person sections, in name order, and their assignments in range."""
+    ids = [p.pk for p, _ in _worked(client, filters)]
+    scope = training_queryset(filters).filter(user_id__in=ids)
+    people = people_on(
+        User.objects.filter(pk__in=ids).select_related("department", "workforce_role"),
+        report_sections.Period.of(filters).as_of,
+    ).order_by("full_name", "pk")
+    return people, scope
+
+
 def client_report_context(
     client: Client, filters: ExportFilters, *, requested_by: User | None = None
 ) -> dict[str, Any]:
-    """What the client's PDF shows, read with a fixed number of queries."""
+    """What the client's PDF shows but the per-person sections (report.people_parts), read with a fixed number of
+    queries."""
     period = report_sections.Period.of(filters)
     worked = _worked(client, filters)
-    ids = [p.pk for p, _ in worked]
-    scope = training_queryset(filters).filter(user_id__in=ids)
-    people = people_on(
-        User.objects.filter(pk__in=ids).select_related("department", "workforce_role"), period.as_of
-    ).order_by("full_name", "pk")
-    people_list = list(people)
-    rows = reports.transcripts(people, base=scope)
     chain = report_sections.chain_state()
     return {
         "client": client,
@@ -92,20 +99,39 @@ def client_report_context(
         "requested_by": requested_by,
         "worked": worked,
         "client_requirements": list(client.requirements.select_related("course").order_by("course__title")),
-        **transcripts_context(people_list, rows),
         "head": chain.head,
         "chain": chain,
-        **should_vs_was_context(people_list, filters, period.as_of),
         # The comparison reads roles and departments; say where the client's own modules are instead.
         "svw_note": should_vs_was.REQUIREMENTS_NOTE + " " + CLIENT_MODULES_NOTE,
     }
 
 
-def render_client_report(client: Client, filters: ExportFilters, *, requested_by: User | None = None) -> bytes:
-    html = render_to_string(
-        "records/client_report_pdf.html", client_report_context(client, filters, requested_by=requested_by)
+def write_client_report(
+    client: Client,
+    filters: ExportFilters,
+    out: IO[bytes],
+    *,
+    requested_by: User | None = None,
+    chunk_people: int | None = None,
+) -> int:
+    """The client's report written to the binary file `out`; returns its number of pages."""
+    people, scope = client_people(client, filters)
+    return write_parts_of(
+        "records/client_report_pdf.html",
+        client_report_context(client, filters, requested_by=requested_by),
+        "records/report/client_running.html",
+        people,
+        scope,
+        filters,
+        out,
+        chunk_people=chunk_people,
     )
-    return render_pdf(html, user_agent_stylesheet=REPORT_UA)
+
+
+def render_client_report(client: Client, filters: ExportFilters, *, requested_by: User | None = None) -> bytes:
+    out = io.BytesIO()
+    write_client_report(client, filters, out, requested_by=requested_by)
+    return out.getvalue()
 
 
 def build_client_pack(
@@ -134,7 +160,10 @@ def build_client_pack(
         for export in EXPORTS.values():
             if export.per_person:
                 writer.add_chunks(f"csv/{export.filename}", csv_chunks(export.rows(filters, ids)))
-        writer.add("report/training_report.pdf", render_client_report(client, filters, requested_by=requested_by))
+        with tempfile.TemporaryFile() as pdf:
+            write_client_report(client, filters, pdf, requested_by=requested_by)
+            pdf.seek(0)
+            writer.add_chunks("report/training_report.pdf", iter(partial(pdf.read, 1 << 20), b""))
         writer.add_chunks("roles/grid.csv", csv_chunks(grid_rows("{days} days, {every}")))
         certificates = Certificate.objects.filter(_between("issued_at", filters), completion__user_id__in=ids)
         for cert in certificates.order_by("issued_at", "pk").values("code", "file").iterator(chunk_size=500):

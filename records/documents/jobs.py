@@ -24,7 +24,7 @@ from ..exports import ExportFilters
 from ..models import ReportJob
 from .bundle import build_bundle
 from .client_pack import build_client_pack
-from .report import render_report
+from .report import write_report
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,10 @@ def report_build(*, job_id: int) -> ReportJob:
                 out.seek(0)
                 _store(job, content=File(out))
         elif job.kind == ReportJob.REPORT:
-            _store(job, content=render_report(filters, requested_by=job.requested_by))
+            with tempfile.TemporaryFile() as out:
+                write_report(filters, out, requested_by=job.requested_by)
+                out.seek(0)
+                _store(job, content=File(out))
         else:
             with tempfile.TemporaryFile() as out:
                 extra["manifest_sha256"] = build_bundle(filters, out, requested_by=job.requested_by)

@@ -188,3 +188,22 @@ def test_a_bad_period_is_refused_and_nothing_is_queued(login, compliance_officer
         assert message in response.content.decode()
     assert not ReportJob.objects.exists()
     assert c.get(url).status_code == 200
+
+
+def test_a_pack_report_in_several_chunks_names_the_client_and_numbers_every_page(world):
+    """The client's report rendered one person a chunk (records/documents/parts.py): the margin boxes drawn over
+    the merged pages still carry the client's header, its name in the footer and "page N of M" on every page."""
+    import re
+
+    from records.documents.client_pack import write_client_report
+
+    riverside = world["riverside"]
+    out = io.BytesIO()
+    write_client_report(riverside, client_filters(riverside), out, chunk_people=1)
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages]
+    assert len(pages) >= 5  # the front, then each of the 2 people alone in each per-person section
+    for number, text in enumerate(pages, 1):
+        assert "Riverside Clinic · client evidence pack" in text, number
+        assert "Client: Riverside Clinic" in text, number
+        assert re.findall(r"page (\d+) of (\d+)", text) == [(str(number), str(len(pages)))]
+    assert "Transcripts, continued: people 2 to 2 of 2." in "\n".join(pages)

@@ -107,12 +107,24 @@ def test_the_reports_user_agent_stylesheet_draws_every_page_as_weasyprints_full_
     from django.template.loader import render_to_string
 
     from hipaa_training.pdf import REPORT_UA, render_pdf
-    from records.documents.report import report_context
+    from records.documents.report import people_parts, report_context, report_people
 
-    html = render_to_string("records/audit_report_pdf.html", report_context(ExportFilters()))
-    full, fast = (pdfium.PdfDocument(render_pdf(html, user_agent_stylesheet=ua)) for ua in (None, REPORT_UA))
-    assert len(full) == len(fast) > 2
-    for n in range(len(full)):
-        assert full[n].render(scale=1).to_pil().tobytes() == fast[n].render(scale=1).to_pil().tobytes(), f"page {n + 1}"
-    plain = pdfium.PdfDocument(render_pdf(html, user_agent_stylesheet="css/pdf_minimal_ua.css"))
-    assert [p.render(scale=1).to_pil().tobytes() for p in plain] != [p.render(scale=1).to_pil().tobytes() for p in fast]
+    context = report_context(ExportFilters())
+    front = render_to_string("records/audit_report_pdf.html", context)
+    people, scope = report_people(ExportFilters())
+    parts = [front, *people_parts(context, people, scope, ExportFilters(), size=8, sections_before=6)]
+    assert len(parts) == 5  # the front, then two chunks of each per-person section
+
+    def pixels(html: str, ua: str | None) -> list[bytes]:
+        return [
+            page.render(scale=1).to_pil().tobytes()
+            for page in pdfium.PdfDocument(render_pdf(html, user_agent_stylesheet=ua))
+        ]
+
+    fast = [pixels(html, REPORT_UA) for html in parts]
+    for number, (html, pages) in enumerate(zip(parts, fast, strict=True)):
+        full = pixels(html, None)
+        assert len(full) == len(pages) >= 1
+        for n in range(len(full)):
+            assert full[n] == pages[n], f"part {number}, page {n + 1}"
+    assert [pixels(html, "css/pdf_minimal_ua.css") for html in parts] != fast

@@ -1,0 +1,79 @@
+"""The mark (issue 14): on PostgreSQL one prepared statement per connection, the same UPDATE committed before
+each hand-over; a worker that dies at the relay loses only the message it was handing over, as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.mail.backends import locmem
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from roles.models import Delivery
+from roles.reminders.claims import deliveries_resume
+from roles.reminders.schedule import reminders_send
+from tests.roles.test_reminders_once import MORNING, WorkerDied, at, bulk_workforce, delivery_ids
+
+pytestmark = pytest.mark.usefixtures("catalog")
+MARK = 'UPDATE "roles_delivery" SET "sent_at"'
+
+
+def prepared_marks() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [s for (s,) in cursor.fetchall() if s.startswith(MARK)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("prepared", [True, False])
+def test_on_postgresql_the_mark_is_prepared_once_and_django_s_connection_keeps_its_setting(settings, prepared):
+    settings.REMINDER_SEND_THREADS = 1  # the run's own connection, to look at afterwards
+    settings.REMINDER_MARK_PREPARED = prepared
+    bulk_workforce(5, modules=2, digest_every=100)
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    mail.outbox.clear()
+    with at(MORNING), CaptureQueriesContext(connection) as queries:
+        result = reminders_send()
+    assert result.messages == len(mail.outbox) == 4 * 2 + 1 + 1 + 1  # reminders, a digest, manager, officer
+    assert sum(q["sql"].startswith(MARK) for q in queries.captured_queries) == result.messages  # one mark each
+    # Two statements for all of them (a one-row mark, and a digest's or an escalation's several rows)
+    assert len(prepared_marks()) == (2 if prepared else 0)
+    assert connection.connection.prepare_threshold == threshold  # Django's other queries are left as they were
+    assert not Delivery.objects.filter(sent_at__isnull=True).exists()
+
+
+class DyingRelay(locmem.EmailBackend):
+    """The worker dies while the relay takes the `dies_at`-th message (SIGKILL at the SMTP boundary)."""
+
+    dies_at = 4
+    seen = 0
+
+    def send_messages(self, messages: Any) -> int:
+        DyingRelay.seen += 1
+        if DyingRelay.seen == DyingRelay.dies_at:
+            raise WorkerDied
+        return super().send_messages(messages)
+
+
+def test_a_worker_dying_at_the_relay_loses_only_the_message_in_hand_and_the_sweep_sends_the_rest_once(settings):
+    settings.EMAIL_BACKEND = "tests.roles.test_reminders_marks.DyingRelay"
+    settings.REMINDER_SEND_THREADS = 1
+    DyingRelay.seen = 0
+    bulk_workforce(8, modules=1, per_manager=4, digest_every=100)
+    mail.outbox.clear()
+    with at(MORNING), pytest.raises(WorkerDied):
+        reminders_send()
+    assert len(mail.outbox) == DyingRelay.dies_at - 1
+    marked = set(Delivery.objects.filter(sent_at__isnull=False).values_list("pk", flat=True))
+    handed_over = {pk for _, pk in delivery_ids(mail.outbox)}
+    (lost,) = marked - handed_over  # marked, then the worker died before the relay had it: that one only
+    with at(MORNING + dt.timedelta(seconds=settings.REMINDER_CLAIM_LEASE_SECONDS + 1)):
+        deliveries_resume()
+    counts = delivery_ids(mail.outbox)
+    assert set(counts.values()) == {1}  # nothing twice
+    assert {pk for _, pk in counts} == set(Delivery.objects.values_list("pk", flat=True)) - {lost}
+    assert not Delivery.objects.filter(sent_at__isnull=True).exists()

@@ -11,16 +11,19 @@ never wrong. `tests/records/test_summaries.py` recomputes stored days from the r
 Today's figures so far are stored the same way, marked with where the records stood when they were counted
 (`records_mark`). The first look after the records move on catches them up (`store_today`): it reads what moved
 since the mark (the audit events, new assignments and completions, people saved into another group) and counts
-again only the groups (role, department, manager) of the people concerned; anything it cannot place has today
-counted again in full. Assignments changed in place, which move no mark, drop them (records/apps.py `backdated`);
-a person's record saved with a new role, department, manager or leaving date notes the groups they left and
-joined (`person_saving`, `person_saved`), which moves the mark.
+again only what they touched (`Stale`): a completion its module's row in its person's group (role, department,
+manager), an assignment made or cancelled that row and the group's people, a new hire's the group's new hires too,
+a person who left or joined a group the whole group; anything it cannot place has today counted again in full.
+Assignments changed in place, which move no mark, drop them (records/apps.py `backdated`); a person's record
+saved with a new role, department, manager or leaving date notes the groups they left and joined
+(`person_saving`, `person_saved`), which moves the mark.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import operator
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
@@ -105,30 +108,39 @@ FIGURES = (
 )
 
 
-def _count_into(stored: StoredDay, groups: Q | None = None) -> None:
-    """Count the day's rows from the records (only `groups`, when given) and store them (four queries, three
-    inserts)."""
-    DailyFigure.objects.bulk_create(
-        DailyFigure(
-            day=stored,
-            role_id=row["role"],
-            department_id=row["department"],
-            manager_id=row["manager"],
-            **{k: row[k] for k in FIGURES},
+EVERY_GROUP = Q()
+
+
+def _count_into(
+    stored: StoredDay, rows: Q | None = EVERY_GROUP, people: Q | None = EVERY_GROUP, new_hires: Q | None = EVERY_GROUP
+) -> None:
+    """Count the day's rows from the records and store them: its module rows (`rows`), its people (`people`) and its
+    new hires (`new_hires`), each only for the groups given (`_in_groups`), or not at all when None (up to four
+    queries, three inserts)."""
+    if rows is not None:
+        DailyFigure.objects.bulk_create(
+            DailyFigure(
+                day=stored,
+                role_id=row["role"],
+                department_id=row["department"],
+                manager_id=row["manager"],
+                **{k: row[k] for k in FIGURES},
+            )
+            for row in live_rows(stored.day, rows)
         )
-        for row in live_rows(stored.day, groups)
-    )
-    StoredPeople.objects.bulk_create(
-        StoredPeople(
-            day=stored,
-            role_id=row["role"],
-            department_id=row["department"],
-            manager_id=row["manager"],
-            people=row["people"],
+    if people is not None:
+        StoredPeople.objects.bulk_create(
+            StoredPeople(
+                day=stored,
+                role_id=row["role"],
+                department_id=row["department"],
+                manager_id=row["manager"],
+                people=row["people"],
+            )
+            for row in live_people(stored.day, people)
         )
-        for row in live_people(stored.day, groups)
-    )
-    NewHireFigure.objects.bulk_create(_new_hire_rows(stored, groups))
+    if new_hires is not None:
+        NewHireFigure.objects.bulk_create(_new_hire_rows(stored, new_hires))
 
 
 def _store(day: dt.date, counted_from: str = "") -> bool:
@@ -329,23 +341,29 @@ def store_today() -> bool:
 
 
 def _catch_up(stored: StoredDay, mark: str) -> bool:
-    """Count again only the groups what moved since `stored` was counted touched, and move it to `mark` (False: it
+    """Count again only what moved since `stored` was counted touched (`Stale`), and move it to `mark` (False: it
     cannot be told which, and today must be counted in full)."""
-    groups = _stale_groups(stored.counted_from, mark)
-    if groups is None:
+    stale = _stale_groups(stored.counted_from, mark)
+    if stale is None:
         return False
-    if groups:
-        if len(groups) > CATCH_UP_GROUPS:
+    if stale.modules:
+        if len(stale.modules) > CATCH_UP_GROUPS:
             return False
-        for model in (DailyFigure, StoredPeople, NewHireFigure):
-            model.objects.filter(_in_groups(groups, suffix="_id"), day=stored).delete()
+        rows = _in_groups(stale.modules)
+        people = _in_groups(stale.people) if stale.people else None
+        new_hires = _in_groups(stale.new_hires) if stale.new_hires else None
+        DailyFigure.objects.filter(_in_groups(stale.modules, suffix="_id"), day=stored).delete()
+        if people is not None:
+            StoredPeople.objects.filter(_in_groups(stale.people, suffix="_id"), day=stored).delete()
+        if new_hires is not None:
+            NewHireFigure.objects.filter(_in_groups(stale.new_hires, suffix="_id"), day=stored).delete()
         if connection.vendor == "postgresql":
             # A few groups are a few thousand people of many: looking up their assignments beats reading every
             # one, but PostgreSQL's default page cost (4, set for spinning disks) has it read every one, twice as
             # slow here. For this transaction only, the cost usual for solid-state disks.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL random_page_cost = 1.1")
-        _count_into(stored, _in_groups(groups))
+        _count_into(stored, rows, people, new_hires)
     StoredDay.objects.filter(pk=stored.pk).update(counted_from=mark, stored_at=timezone.now())
     _spend_stale(mark)
     return True
@@ -356,11 +374,36 @@ def _spend_stale(mark: str) -> None:
     StaleGroup.objects.filter(pk__lt=int(mark.rsplit(":", 1)[-1])).delete()
 
 
-def _stale_groups(counted_from: str, mark: str) -> set[tuple[int | None, ...]] | None:
-    """The groups (role, department, manager ids) whose figures may have changed between two marks: those of the
-    people of the assignments named by the audit events in between (`BY_ASSIGNMENTS`) or added, or completed, in
-    between, and those noted stale (`StaleGroup`). None when an event in between is of another kind, or too much
-    moved. At most five queries."""
+Group = tuple[int | None, int | None, int | None]
+
+
+@dataclass
+class Stale:
+    """What moved between two marks, by group (role, department, manager ids): which of each group's module rows
+    to count again (`modules`: None for all of them), and which groups' people and new hires."""
+
+    modules: dict[Group, set[int] | None] = field(default_factory=dict)
+    people: set[Group] = field(default_factory=set)
+    new_hires: set[Group] = field(default_factory=set)
+
+    def whole(self, group: Group) -> None:
+        self.modules[group] = None
+        self.people.add(group)
+        self.new_hires.add(group)
+
+    def module(self, group: Group, course_id: int) -> None:
+        if group not in self.modules:
+            self.modules[group] = {course_id}
+        elif (courses := self.modules[group]) is not None:
+            courses.add(course_id)
+
+
+def _stale_groups(counted_from: str, mark: str) -> Stale | None:
+    """What moved between two marks. An assignment named by an audit event in between (`BY_ASSIGNMENTS`), added or
+    completed in between has its module's row in its person's group counted again; the group's people too when
+    the assignment was added or cancelled (a person may have gained or lost their only one); the group's new hires
+    when the person is one. A group noted stale (`StaleGroup`: a person left or joined it) is counted again whole.
+    None when an event in between is of another kind, or too much moved. At most five queries."""
     try:
         (seq0, assigned0, completed0, _, stale0), (seq1, assigned1, completed1, _, stale1) = (
             [int(v) for v in m.split(":")] for m in (counted_from, mark)
@@ -375,6 +418,7 @@ def _stale_groups(counted_from: str, mark: str) -> set[tuple[int | None, ...]] |
     if len(events) > CATCH_UP_EVENTS:
         return None
     named: set[int] = set()
+    joined_or_left: set[int] = set()  # assignments added or cancelled, not only completed
     for action, subject_id, data in events:
         if action in NO_COUNT_OF_ITS_OWN:
             continue
@@ -382,32 +426,61 @@ def _stale_groups(counted_from: str, mark: str) -> set[tuple[int | None, ...]] |
         if ids is None:
             return None
         named.update(ids)
+        if action != "completion.recorded":
+            joined_or_left.update(ids)
     if len(named) > CATCH_UP_ASSIGNMENTS:
         return None
-    # Each by its primary key: three small look-ups, where one query joining them read every person.
-    assignments = Q(pk__in=named) | Q(pk__gt=assigned0, pk__lte=assigned1)
-    people = set(Assignment.objects.filter(assignments).values_list("user_id", flat=True))
-    people.update(Completion.objects.filter(pk__gt=completed0, pk__lte=completed1).values_list("user_id", flat=True))
-    groups: set[tuple[int | None, ...]] = set(
-        User.objects.filter(pk__in=people).values_list("workforce_role_id", "department_id", "manager_id")
-    )
-    stale = StaleGroup.objects.filter(pk__gt=stale0, pk__lte=stale1)
-    groups.update(stale.values_list("role_id", "department_id", "manager_id"))
-    return groups
+    # Each by its primary key: small look-ups, where one query joining them read every person.
+    touched: list[tuple[int, int, int, bool]] = [
+        (pk, user_id, course_id, pk in joined_or_left or assigned0 < pk <= assigned1)
+        for pk, user_id, course_id in Assignment.objects.filter(
+            Q(pk__in=named) | Q(pk__gt=assigned0, pk__lte=assigned1)
+        ).values_list("pk", "user_id", "course_id")
+    ]
+    touched += [
+        (pk, user_id, course_id, False)
+        for pk, user_id, course_id in Completion.objects.filter(pk__gt=completed0, pk__lte=completed1).values_list(
+            "assignment_id", "user_id", "assignment__course_id"
+        )
+    ]
+    today = timezone.localdate()
+    hired_after = today - dt.timedelta(days=conditions.new_hire_window_days())
+    people = {
+        pk: ((role_id, department_id, manager_id), hire_date is not None and hired_after < hire_date <= today)
+        for pk, role_id, department_id, manager_id, hire_date in User.objects.filter(
+            pk__in={user_id for _, user_id, _, _ in touched}
+        ).values_list("pk", "workforce_role_id", "department_id", "manager_id", "hire_date")
+    }
+    stale = Stale()
+    for group in StaleGroup.objects.filter(pk__gt=stale0, pk__lte=stale1).values_list(
+        "role_id", "department_id", "manager_id"
+    ):
+        stale.whole(group)
+    for _, user_id, course_id, added_or_cancelled in touched:
+        group, new_hire = people[user_id]
+        stale.module(group, course_id)
+        if added_or_cancelled:
+            stale.people.add(group)
+        if new_hire:
+            stale.new_hires.add(group)
+    return stale
 
 
-def _in_groups(groups: set[tuple[int | None, ...]], *, suffix: str = "") -> Q:
+def _in_groups(groups: set[Group] | dict[Group, set[int] | None], *, suffix: str = "") -> Q:
     """Rows of any of `groups`: on the grouped assignments (`role`, `department`, `manager`), or with
-    suffix="_id" on the stored rows. An empty id matches empty."""
+    suffix="_id" on the stored rows. An empty id matches empty. Given as a dict, each group's rows are only those
+    of its modules (course ids), or all of them where None."""
 
-    def one(group: tuple[int | None, ...]) -> Q:
+    def one(group: Group) -> Q:
         pairs = zip(("role", "department", "manager"), group, strict=True)
-        return Q(
+        q = Q(
             **{
                 (f"{n}{suffix}" if v is not None else f"{n}{suffix}__isnull"): (v if v is not None else True)
                 for n, v in pairs
             }
         )
+        courses = groups.get(group) if isinstance(groups, dict) else None
+        return q & Q(course_id__in=sorted(courses)) if courses is not None else q
 
     return reduce(operator.or_, (one(group) for group in groups))
 

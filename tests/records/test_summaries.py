@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from records import reports, summaries
-from records.models import DailyFigure, StoredDay
+from records.models import DailyFigure, NewHireFigure, StoredDay, StoredPeople
 from records.tasks import store_daily_figures_task
 from roles.models import Assignment, Department, PersonState, User, WorkforceRole
 from roles.services import person_create, person_deactivate
@@ -118,6 +118,29 @@ def stored(day: dt.date) -> Counter[tuple[Any, ...]]:
         counts[(*key, "retraining done")] += f.retraining_done
         counts[(*key, "retraining overdue")] += f.retraining_overdue
     return +counts
+
+
+def every_stored_row(day: dt.date) -> Counter[tuple[Any, ...]]:
+    """Every figure stored for `day`: module rows, people and new hires, as comparable tuples."""
+    rows: Counter[tuple[Any, ...]] = Counter()
+    group = ("role_id", "department_id", "manager_id")
+    rows.update(("row", *r) for r in DailyFigure.objects.filter(day_id=day).values_list(*group, *summaries.FIGURES))
+    rows.update(("people", *r) for r in StoredPeople.objects.filter(day_id=day).values_list(*group, "people"))
+    rows.update(
+        ("new hires", *r[:-1], tuple(sorted(r[-1].items())))
+        for r in NewHireFigure.objects.filter(day_id=day).values_list(
+            *group, "course_id", "people", "trained", "trained_on_time", "still_in_window", "days_taken"
+        )
+    )
+    return rows
+
+
+def caught_up_and_counted_in_full() -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]]]:
+    """Today's stored rows as caught up, then as counting today again in full stores them (which it then keeps)."""
+    caught_up = every_stored_row(today())
+    summaries.forget_today()
+    summaries.store_today()
+    return caught_up, every_stored_row(today())
 
 
 def _days(n: int = 12) -> list[dt.date]:
@@ -314,6 +337,8 @@ def test_todays_figures_are_caught_up_after_each_kind_of_change(workforce, monke
         assert _headline(after) != before, what
         assert _headline(after) == _live_headline(monkeypatch), what
         assert stored(today()) == recomputed(today()), what
+        caught_up, in_full = caught_up_and_counted_in_full()
+        assert caught_up == in_full, what
 
 
 def test_a_row_changed_in_place_drops_todays_figures(workforce, monkeypatch):
@@ -476,6 +501,9 @@ def test_catching_up_after_random_everyday_changes_gives_what_counting_in_full_g
             _look()
         assert not _counted_in_full(ctx), (step, done)
         assert stored(today()) == recomputed(today()), (step, done)
+        if step % 4 == 3:  # now and then, every stored row against counting in full (which then starts afresh)
+            caught_up, in_full = caught_up_and_counted_in_full()
+            assert caught_up == in_full, (step, done)
         kwargs = rng.choice(filters)
         assert _headline(_look(**kwargs)) == _live_headline(monkeypatch, **kwargs), (step, kwargs)
     assert min(done.values()) >= 5, done  # every kind of change was made
@@ -502,6 +530,79 @@ def test_catching_up_takes_the_same_queries_however_many_people_there_are(workfo
         )
     assert one_completion_then_look() == before
     assert stored(today()) == recomputed(today())
+
+
+def _inserted(ctx: CaptureQueriesContext, model: Any) -> bool:
+    return any(q["sql"].startswith(f'INSERT INTO "{model._meta.db_table}"') for q in ctx.captured_queries)
+
+
+def test_a_completion_counts_again_only_its_module_in_its_group(workforce, settings):
+    """A completion changes neither who has assignments nor, unless its person is a new hire, the new hires: only
+    the module's row of the person's group is counted again, and it is what counting in full gives."""
+    settings.NEW_HIRE_WINDOW_DAYS = 30
+    _look()
+    settled = (
+        Assignment.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True, user__terminated_on=None)
+        .exclude(user__hire_date__gt=today() - dt.timedelta(days=30))
+        .select_related("user")
+        .first()
+    )
+    assert settled is not None
+    complete(settled, at(today()))
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert _counted(ctx) and not _counted_in_full(ctx)
+    assert not _inserted(ctx, StoredPeople) and not _inserted(ctx, NewHireFigure)
+    deleted = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('DELETE FROM "records_dailyfigure"')]
+    assert len(deleted) == 1 and "course_id" in deleted[0]
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full
+
+
+def test_a_new_hires_completion_counts_their_groups_new_hires_again(workforce):
+    from roles.models import Assignment as A
+
+    _look()
+    newcomer = person_create(
+        email="newcomer@example.test",
+        full_name="New Comer",
+        workforce_role=role("billing"),
+        hire_date=today() - dt.timedelta(days=3),
+        invite=False,
+    )
+    _look()
+    complete(A.objects.filter(user=newcomer, reason=A.NEW_HIRE)[0], at(today()))
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert _inserted(ctx, NewHireFigure) and not _inserted(ctx, StoredPeople)
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full
+
+
+def test_a_persons_only_assignment_made_and_cancelled_counts_their_groups_people_again(workforce):
+    """Someone in a role with nothing required is among their group's people only while the one module a new
+    requirement gives them is theirs: made and then cancelled, the group's people are counted again each time."""
+    from courses.models import Course
+    from roles.models import Requirement
+    from roles.services import requirement_remove, requirement_set
+
+    spare = WorkforceRole.objects.create(slug="spare", name="Spare role", handles_phi=False)
+    loner = person_create(email="loner@example.test", full_name="Lone Person", workforce_role=spare, invite=False)
+    assert not Assignment.objects.filter(user=loner).exists()
+    _look()
+    requirement_set(role=spare, course=Course.objects.get(slug="security-awareness"))
+    assert Assignment.objects.filter(user=loner, cancelled_at=None).count() == 1
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert _inserted(ctx, StoredPeople) and not _counted_in_full(ctx)
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full and ("people", spare.pk, None, None, 1) in in_full
+    requirement_remove(requirement=Requirement.objects.get(role=spare))
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert not _counted_in_full(ctx)
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full and not any(k[:2] == ("people", spare.pk) for k in in_full)
 
 
 def test_more_moved_than_catching_up_is_for_has_today_counted_in_full(workforce, monkeypatch):

@@ -68,7 +68,7 @@ def test_completing_renders_a_one_page_certificate_with_what_a_verifier_needs(em
     assert len(cert.code) >= 26  # 160 random bits in base32
     url = f"http://testserver/verify/{cert.code}/"
     assert url in text.replace("\n", "")
-    qr = segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=4, border=2, dark="#111")
+    qr = segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=1, border=2, dark="#111")
     assert qr in certificate_html(completion, cert.code, cert.valid_until)  # the QR code encodes that address
 
 
@@ -82,12 +82,15 @@ def test_the_qr_code_in_the_pdf_is_the_verification_address(employee, take):
     page = PdfReader(default_storage.open(cert.file)).pages[0]
     (embedded,) = [image.image.convert("L") for image in page.images]  # no logo configured: the QR code alone
     url = f"http://testserver/verify/{cert.code}/"
-    expected = _png(segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=4, border=2, dark="#111"))
+    expected = _png(segno.make(url, error="m", mask=QR_MASK).png_data_uri(scale=1, border=2, dark="#111"))
     assert embedded.size == expected.size and embedded.tobytes() == expected.tobytes()
     other = _png(
-        segno.make(url.replace(cert.code[:4], "AAAA"), error="m", mask=QR_MASK).png_data_uri(scale=4, border=2)
+        segno.make(url.replace(cert.code[:4], "AAAA"), error="m", mask=QR_MASK).png_data_uri(scale=1, border=2)
     )
     assert embedded.tobytes() != other.tobytes()  # the comparison can tell two codes apart
+    # One pixel a module, drawn 28 mm wide: unsmoothed, so a reader sees sharp squares, not a blur.
+    (xobject,) = [x.get_object() for x in page["/Resources"]["/XObject"].values()]
+    assert xobject["/Width"] == embedded.size[0] and xobject["/Interpolate"].value is False
 
 
 def _raster(pdf: bytes) -> bytes:

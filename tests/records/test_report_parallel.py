@@ -174,3 +174,12 @@ def test_one_process_or_one_part_starts_no_process(compliance_officer, settings,
     data = render_report(ExportFilters(), chunk_people=CHUNK)
     assert "page 1 of" in pages_text(data)[0]
     assert write_parts([page("alone")], io.BytesIO(), margins, processes=2) == 1
+
+
+def test_a_child_fetches_only_the_static_files_and_its_warnings_are_logged_here(started, caplog):
+    leak = page("secret") + '<img src="file:///etc/passwd"><img src="https://example.com/x.png">'
+    assert write_parts([page("first"), leak], io.BytesIO(), margins, processes=2) == 2
+    assert len(started) == 2
+    said = "\n".join(r.getMessage() for r in caplog.records if r.name == "hipaa_training.pdf_worker")
+    assert "refused to fetch 'file:///etc/passwd'" in said
+    assert "refused to fetch 'https://example.com/x.png'" in said

@@ -8,8 +8,8 @@ stops at the end of stdin. `RenderPool` is the parent's side: it starts up to N 
 hands each a job when it is free and raises a child's error in the parent.
 
 Child processes, not multiprocessing: the report is built in a Celery prefork worker, whose daemonic processes may
-not start multiprocessing children. A child that outlives a parent killed outright stops at the end of its render
-(its stdin closes).
+not start multiprocessing children. A parent killed outright takes its children with it (on Linux, by
+PR_SET_PDEATHSIG; elsewhere they stop at the end of their render, when their stdin closes).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from typing import IO
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PARENT = "HIPAA_PDF_WORKER_PARENT"  # the parent's pid, in the child's environment
+PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 10  # a child's wait to finish after its stdin is closed, before it is killed
 
 
@@ -129,7 +131,12 @@ class RenderPool:
                 stderr=stderr,
                 text=True,
                 encoding="utf-8",
-                env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "PYTHONPATH": path},
+                env={
+                    **os.environ,
+                    "DJANGO_SETTINGS_MODULE": settings_module,
+                    "PYTHONPATH": path,
+                    PARENT: str(os.getpid()),
+                },
                 cwd=PROJECT_ROOT,
             )
         except BaseException:
@@ -193,7 +200,20 @@ def serve(jobs: IO[str], answers: IO[str]) -> None:
         answers.flush()
 
 
+def _end_with_parent() -> None:
+    """On Linux, be killed when the parent ends, even killed outright (a Celery hard time limit) mid-render."""
+    if not sys.platform.startswith("linux"):
+        return  # elsewhere the child ends at the end of its render, when its stdin closes
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.environ.get(PARENT) not in (None, str(os.getppid())):
+        os._exit(1)  # it ended before prctl
+
+
 def main() -> None:
+    _end_with_parent()
     # The answers go to the parent on the real stdout; anything else printed goes to stderr.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

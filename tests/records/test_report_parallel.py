@@ -9,7 +9,9 @@ import io
 import os
 import signal
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,3 +185,45 @@ def test_a_child_fetches_only_the_static_files_and_its_warnings_are_logged_here(
     said = "\n".join(r.getMessage() for r in caplog.records if r.name == "hipaa_training.pdf_worker")
     assert "refused to fetch 'file:///etc/passwd'" in said
     assert "refused to fetch 'https://example.com/x.png'" in said
+
+
+KILLED_PARENT = """
+import io
+import django
+django.setup()
+from hipaa_training.pdf_worker import RenderPool
+from records.documents.parts import write_parts
+start = RenderPool._start
+def spy(pool):
+    child = start(pool)
+    print(child.process.pid, flush=True)
+    return child
+RenderPool._start = spy
+long = "".join(f'<p style="break-before: page">page {n}</p>' for n in range(1500))
+write_parts([long, long, long], io.BytesIO(), lambda landscape: "<p>m</p>", processes=2)
+"""
+
+
+def test_the_children_end_with_a_parent_killed_outright():
+    """A Celery hard time limit kills the worker's process mid-report: its renderers do not render on."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PARENT], stdout=subprocess.PIPE, text=True, cwd=pdf_worker.PROJECT_ROOT
+    )
+    assert parent.stdout is not None
+    pids = [int(parent.stdout.readline()) for _ in range(2)]
+    time.sleep(1)  # the children started and rendering
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in pids)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")

@@ -1,7 +1,8 @@
 """HTML to PDF with WeasyPrint, fetching nothing but the project's own static files.
 
 One FontConfiguration per process, reused across renders (the expensive part on a warm worker).
-Callers: records/certificates.py and the report module, always from a Celery task, never in a view.
+Callers: records/certificates.py and the report module, always from a Celery task, never in a view; the report's
+parts also in the child processes of hipaa_training/pdf_worker.py.
 """
 
 from __future__ import annotations

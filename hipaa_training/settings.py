@@ -7,6 +7,7 @@ Production (PRODUCTION=1): a SECRET_KEY is required and cookies, HSTS and SSL re
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 from pathlib import Path
 
@@ -426,6 +427,10 @@ REPORT_BUILD_STALE_SECONDS = env.int("REPORT_BUILD_STALE_SECONDS", default=1800)
 # The PDF reports' per-person sections are laid out this many people at a time, each part freed before the next
 # (records/documents/report.py): the memory a report takes grows with this, not with the workforce.
 REPORT_CHUNK_PEOPLE = env.int("REPORT_CHUNK_PEOPLE", default=500)
+# The parts are rendered this many at a time in child processes (records/documents/parts.py,
+# hipaa_training/pdf_worker.py) while the next part is made; 1: one after the other in the worker's own process.
+# Each child holds one part, so memory grows with this too.
+REPORT_RENDER_PROCESSES = env.int("REPORT_RENDER_PROCESSES", default=min(2, os.cpu_count() or 1))
 
 # Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
 RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)

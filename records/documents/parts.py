@@ -12,6 +12,11 @@ as a shared form XObject; "page N of M" as a line of text of its own on each pag
 (a PDF viewer's own; WeasyPrint laying out one empty page per report page for it took 7-20 ms a page), where
 report.css's bottom-right margin box puts it. Nothing of a page's own content is parsed or changed.
 
+The parts are rendered side by side in REPORT_RENDER_PROCESSES child processes (hipaa_training.pdf_worker: the
+report job runs in a Celery prefork worker, whose processes may not have multiprocessing children) while the next
+part's HTML, which needs the database, is made here; each part's PDF goes to its place in the merge whichever ends
+first. At most one part more than there are children is in hand at a time, so memory stays flat.
+
 The parts' bookmarks are kept: the first part's as they are, a later part's under the first part's last top-level
 one (the report's title), as in one document.
 """
@@ -22,8 +27,11 @@ import io
 import tempfile
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
+from itertools import chain, islice
+from pathlib import Path
 from typing import IO, Any, cast
 
+from django.conf import settings
 from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -36,6 +44,7 @@ from pypdf.generic import (
 )
 
 from hipaa_training.pdf import render_pdf
+from hipaa_training.pdf_worker import RenderPool
 
 PARTS_CSS = "css/report_parts.css"
 MARGINS = NameObject("/HTMargins")
@@ -66,6 +75,7 @@ def _stream(writer: PdfWriter, data: bytes, **entries: Any) -> IndirectObject:
     stream = DecodedStreamObject()
     stream.set_data(data)
     stream.update({NameObject(k): v for k, v in entries.items()})
+    # pypdf's private _add_object: 6.21 has no public way to add an indirect object (pinned in pyproject.toml).
     return writer._add_object(stream.flate_encode() if len(data) > 64 else stream)
 
 
@@ -129,59 +139,115 @@ def _copy_outline(
         tops.append(last)
 
 
+def render_processes(processes: int | None = None) -> int:
+    return max(1, processes or settings.REPORT_RENDER_PROCESSES)
+
+
 def write_parts(
     parts: Iterable[str],
     out: IO[bytes],
     margins_html: Callable[[list[bool]], str],
     *,
     user_agent_stylesheet: str | None = None,
+    processes: int | None = None,
 ) -> int:
     """Render each HTML document of `parts` to PDF alone (taken from the iterable one at a time, written to a
     temporary file and freed before the next), merge them into one PDF written to `out`, and draw every page's
     margin boxes over it: the running header and the like from `margins_html(landscape)`, the HTML of a document of
     one page per entry (landscape where True: it is asked for [False, True]), and "page N of M". Returns the number
-    of pages."""
-    with ExitStack() as stack:
-        files: list[IO[bytes]] = []
-        handle: IO[bytes]
-        for html in parts:
-            handle = stack.enter_context(tempfile.TemporaryFile())
-            handle.write(render_pdf(html, stylesheets=(PARTS_CSS,), user_agent_stylesheet=user_agent_stylesheet))
-            handle.seek(0)
-            files.append(handle)
-        writer = PdfWriter()
-        parent = None
-        for number, handle in enumerate(files):
-            reader = PdfReader(handle)
-            offset = len(writer.pages)
-            if number == 0 and reader.metadata:
-                writer.add_metadata({k: v for k, v in reader.metadata.items() if isinstance(k, str)})
-            for page in reader.pages:
-                writer.add_page(page)
-            tops: list[Any] = []
-            _copy_outline(writer, reader, reader.outline, parent, offset, tops)
-            if number == 0 and tops:
-                parent = tops[-1]
-            handle.close()  # the part is in the writer now
-        # One margins page of each size (portrait, landscape), drawn on every page of that size.
-        margins = PdfReader(
+    of pages.
+
+    With more than one part and `processes` (by default settings.REPORT_RENDER_PROCESSES) over 1, the parts are
+    rendered that many at a time in child processes (hipaa_training.pdf_worker) while the next one is made here;
+    with 1, here, one after the other."""
+
+    def margins() -> PdfReader:
+        return PdfReader(
             io.BytesIO(render_pdf(margins_html([False, True]), user_agent_stylesheet=user_agent_stylesheet))
         )
-        forms = {_landscape(over): _as_form(writer, over) for over in margins.pages}
-        font = writer._add_object(
-            DictionaryObject(
-                {
-                    NameObject("/Type"): NameObject("/Font"),
-                    NameObject("/Subtype"): NameObject("/Type1"),
-                    NameObject("/BaseFont"): NameObject("/Times-Roman"),
-                    NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-                }
-            )
+
+    with ExitStack() as stack:
+        rest = iter(parts)
+        head = list(islice(rest, 2))  # a second part or none, to know whether to start any process
+        several = len(head) > 1
+        documents = chain(head, rest)
+        del head  # each part freed once rendered
+        count = render_processes(processes)
+        if count > 1 and several:
+            files, over = _render_in_children(documents, count, stack, user_agent_stylesheet, margins)
+        else:
+            files = _render_here(documents, stack, user_agent_stylesheet)
+            over = margins()
+        return _merge(files, over, out)
+
+
+def _render_here(parts: Iterable[str], stack: ExitStack, user_agent_stylesheet: str | None) -> list[IO[bytes]]:
+    files: list[IO[bytes]] = []
+    for html in parts:
+        handle = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (closed by the caller's stack)
+        handle.write(render_pdf(html, stylesheets=(PARTS_CSS,), user_agent_stylesheet=user_agent_stylesheet))
+        handle.seek(0)
+        files.append(handle)
+    return files
+
+
+def _render_in_children(
+    parts: Iterable[str],
+    processes: int,
+    stack: ExitStack,
+    user_agent_stylesheet: str | None,
+    margins: Callable[[], PdfReader],
+) -> tuple[list[IO[bytes]], PdfReader]:
+    """The parts rendered `processes` at a time in child processes, each HTML and PDF a file in a private temporary
+    directory; at most one part more than the children's is made before one of them is free. The margins page is
+    rendered here while the last parts are."""
+    directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="report-parts-")))
+    targets: list[Path] = []
+    with RenderPool(processes) as pool:
+        for index, html in enumerate(parts):
+            source, target = directory / f"{index}.html", directory / f"{index}.pdf"
+            source.write_text(html, encoding="utf-8")
+            del html
+            pool.submit(index, source, target, stylesheets=(PARTS_CSS,), user_agent_stylesheet=user_agent_stylesheet)
+            targets.append(target)
+        over = margins()
+        pool.join()
+    return [stack.enter_context(target.open("rb")) for target in targets], over
+
+
+def _merge(files: list[IO[bytes]], margins: PdfReader, out: IO[bytes]) -> int:
+    """The parts' PDFs merged in order into `out`, `margins`' pages (one portrait, one landscape) and "page N of M"
+    drawn over every page; returns the number of pages."""
+    writer = PdfWriter()
+    parent = None
+    for number, handle in enumerate(files):
+        reader = PdfReader(handle)
+        offset = len(writer.pages)
+        if number == 0 and reader.metadata:
+            writer.add_metadata({k: v for k, v in reader.metadata.items() if isinstance(k, str)})
+        for page in reader.pages:
+            writer.add_page(page)
+        tops: list[Any] = []
+        _copy_outline(writer, reader, reader.outline, parent, offset, tops)
+        if number == 0 and tops:
+            parent = tops[-1]
+        handle.close()  # the part is in the writer now
+    # One margins page of each size (portrait, landscape), drawn on every page of that size.
+    forms = {_landscape(over): _as_form(writer, over) for over in margins.pages}
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Times-Roman"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
         )
-        before = _stream(writer, b"q\n")
-        total = len(writer.pages)
-        for number, page in enumerate(writer.pages, start=1):
-            line = page_number_line(number, total, float(page.mediabox.width))
-            _draw_over(page, forms[_landscape(page)], font, before, line, writer)
-        writer.write(out)
-        return len(writer.pages)
+    )
+    before = _stream(writer, b"q\n")
+    total = len(writer.pages)
+    for number, page in enumerate(writer.pages, start=1):
+        line = page_number_line(number, total, float(page.mediabox.width))
+        _draw_over(page, forms[_landscape(page)], font, before, line, writer)
+    writer.write(out)
+    return len(writer.pages)

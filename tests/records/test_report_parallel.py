@@ -176,6 +176,9 @@ def test_one_process_or_one_part_starts_no_process(compliance_officer, settings,
     data = render_report(ExportFilters(), chunk_people=CHUNK)
     assert "page 1 of" in pages_text(data)[0]
     assert write_parts([page("alone")], io.BytesIO(), margins, processes=2) == 1
+    # Everyone in one part a section (a small company's report): laid out here, no process to start.
+    settings.REPORT_RENDER_PROCESSES = 2
+    assert "page 1 of" in pages_text(render_report(ExportFilters(), chunk_people=10_000))[0]
 
 
 def test_a_child_fetches_only_the_static_files_and_its_warnings_are_logged_here(started, caplog):

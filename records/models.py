@@ -267,6 +267,12 @@ class StaleGroup(models.Model):
     role_id = models.IntegerField(null=True)
     department_id = models.IntegerField(null=True)
     manager_id = models.IntegerField(null=True)
+    person_id = models.IntegerField(
+        null=True, help_text="Whose move it was: only their modules' rows are counted again (none: the whole group)."
+    )
+    new_hire = models.BooleanField(
+        default=True, help_text="They were or are a new hire, or their hire date changed: the group's new hires too."
+    )
 
     def __str__(self) -> str:
         return f"role {self.role_id}, department {self.department_id}, manager {self.manager_id}"

@@ -13,7 +13,8 @@ Today's figures so far are stored the same way, marked with where the records st
 since the mark (the audit events, new assignments and completions, people saved into another group) and counts
 again only what they touched (`Stale`): a completion its module's row in its person's group (role, department,
 manager), an assignment made or cancelled that row and the group's people, a new hire's the group's new hires too,
-a person who left or joined a group the whole group; anything it cannot place has today counted again in full.
+a person who left or joined a group that group's rows of their modules and its people; anything it cannot place has
+today counted again in full.
 Assignments changed in place, which move no mark, drop them (records/apps.py `backdated`); a person's record
 saved with a new role, department, manager or leaving date notes the groups they left and joined
 (`person_saving`, `person_saved`), which moves the mark.
@@ -346,13 +347,14 @@ def _catch_up(stored: StoredDay, mark: str) -> bool:
     stale = _stale_groups(stored.counted_from, mark)
     if stale is None:
         return False
-    if stale.modules:
-        if len(stale.modules) > CATCH_UP_GROUPS:
+    if stale.groups():
+        if len(stale.groups()) > CATCH_UP_GROUPS:
             return False
-        rows = _in_groups(stale.modules)
+        rows = _in_groups(stale.modules) if stale.modules else None
         people = _in_groups(stale.people) if stale.people else None
         new_hires = _in_groups(stale.new_hires) if stale.new_hires else None
-        DailyFigure.objects.filter(_in_groups(stale.modules, suffix="_id"), day=stored).delete()
+        if rows is not None:
+            DailyFigure.objects.filter(_in_groups(stale.modules, suffix="_id"), day=stored).delete()
         if people is not None:
             StoredPeople.objects.filter(_in_groups(stale.people, suffix="_id"), day=stored).delete()
         if new_hires is not None:
@@ -386,6 +388,9 @@ class Stale:
     people: set[Group] = field(default_factory=set)
     new_hires: set[Group] = field(default_factory=set)
 
+    def groups(self) -> set[Group]:
+        return {*self.modules, *self.people, *self.new_hires}
+
     def whole(self, group: Group) -> None:
         self.modules[group] = None
         self.people.add(group)
@@ -402,8 +407,9 @@ def _stale_groups(counted_from: str, mark: str) -> Stale | None:
     """What moved between two marks. An assignment named by an audit event in between (`BY_ASSIGNMENTS`), added or
     completed in between has its module's row in its person's group counted again; the group's people too when
     the assignment was added or cancelled (a person may have gained or lost their only one); the group's new hires
-    when the person is one. A group noted stale (`StaleGroup`: a person left or joined it) is counted again whole.
-    None when an event in between is of another kind, or too much moved. At most five queries."""
+    when the person is one. A group a person left or joined (`StaleGroup`) has the rows of that person's modules
+    counted again, and its people, and its new hires when they were or are one; a group noted stale without a
+    person, whole. None when an event in between is of another kind, or too much moved. At most six queries."""
     try:
         (seq0, assigned0, completed0, _, stale0), (seq1, assigned1, completed1, _, stale1) = (
             [int(v) for v in m.split(":")] for m in (counted_from, mark)
@@ -452,10 +458,22 @@ def _stale_groups(counted_from: str, mark: str) -> Stale | None:
         ).values_list("pk", "workforce_role_id", "department_id", "manager_id", "hire_date")
     }
     stale = Stale()
-    for group in StaleGroup.objects.filter(pk__gt=stale0, pk__lte=stale1).values_list(
-        "role_id", "department_id", "manager_id"
-    ):
-        stale.whole(group)
+    moved: dict[int, list[tuple[Group, bool]]] = {}
+    for role_id, department_id, manager_id, person_id, new_hire in StaleGroup.objects.filter(
+        pk__gt=stale0, pk__lte=stale1
+    ).values_list("role_id", "department_id", "manager_id", "person_id", "new_hire"):
+        key = (role_id, department_id, manager_id)
+        if person_id is None:
+            stale.whole(key)
+        else:  # a person left or joined the group: their modules' rows, its people, its new hires if they are one
+            moved.setdefault(person_id, []).append((key, new_hire))
+            stale.people.add(key)
+            if new_hire:
+                stale.new_hires.add(key)
+    if moved:
+        for user_id, course_id in Assignment.objects.filter(user_id__in=moved).values_list("user_id", "course_id"):
+            for group, _ in moved[user_id]:
+                stale.module(group, course_id)
     for _, user_id, course_id, added_or_cancelled in touched:
         group, new_hire = people[user_id]
         stale.module(group, course_id)
@@ -650,6 +668,9 @@ def person_saved(sender: Any, instance: Any, created: bool = False, update_field
     if before is None:  # saved under a primary key not in the table yet
         forget_today()
     elif tuple(before) != after:
+        hired_after = timezone.localdate() - dt.timedelta(days=conditions.new_hire_window_days())
+        new_hire = before[4] != after[4] or any(h is not None and h > hired_after for h in (before[4], after[4]))
         StaleGroup.objects.bulk_create(
-            StaleGroup(role_id=r, department_id=d, manager_id=m) for r, d, m in {tuple(before)[:3], after[:3]}
+            StaleGroup(role_id=r, department_id=d, manager_id=m, person_id=instance.pk, new_hire=new_hire)
+            for r, d, m in {tuple(before)[:3], after[:3]}
         )

@@ -358,7 +358,8 @@ def test_security_reminder_acknowledgement_on_the_dashboard_and_in_the_export(
     page = login(compliance_officer).get(reverse("records:dashboard")).content.decode()
     section = page[page.index('id="security-reminders"') :]
     assert "Invoice phishing" in section
-    assert f"<td>{delivered}</td><td>1(25%)</td>" in section.replace(" ", "").replace("\n", "")
+    cells = re.sub(r"<td[^>]*>", "<td>", section).replace(" ", "").replace("\n", "")  # the cells, not their labels
+    assert f"<td>{delivered}</td><td>1(25%)</td>" in cells
 
     response = login(compliance_officer).get(reverse("records:audit_export", args=["reminders"]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))

@@ -559,6 +559,36 @@ def test_a_completion_counts_again_only_its_module_in_its_group(workforce, setti
     assert caught_up == in_full
 
 
+def test_a_move_counts_again_only_the_movers_modules_in_the_groups_they_left_and_joined(workforce, settings):
+    """A settled person moved to another role: the two groups' people, and their rows of the modules the person
+    has, are counted again; the groups' new hires and other modules are left as stored."""
+    from roles.services import person_update
+
+    settings.NEW_HIRE_WINDOW_DAYS = 30
+    _look()
+    mover = (
+        User.objects.filter(terminated_on=None, workforce_role__slug="billing", assignments__isnull=False)
+        .exclude(hire_date__gt=today() - dt.timedelta(days=30))
+        .distinct()
+        .first()
+    )
+    assert mover is not None
+    person_update(person=mover, workforce_role=role("intake"))
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert _counted(ctx) and not _counted_in_full(ctx)
+    assert _inserted(ctx, StoredPeople) and not _inserted(ctx, NewHireFigure)
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full
+    # Their hire date moved into the window: now the new hires are counted again too.
+    person_update(person=mover, hire_date=today() - dt.timedelta(days=5))
+    with CaptureQueriesContext(connection) as ctx:
+        summaries.store_today()
+    assert _inserted(ctx, NewHireFigure) and not _counted_in_full(ctx)
+    caught_up, in_full = caught_up_and_counted_in_full()
+    assert caught_up == in_full
+
+
 def test_a_new_hires_completion_counts_their_groups_new_hires_again(workforce):
     from roles.models import Assignment as A
 

@@ -379,6 +379,11 @@ def _spend_stale(mark: str) -> None:
 Group = tuple[int | None, int | None, int | None]
 
 
+def _hired_after(today: dt.date) -> dt.date:
+    """People hired after this day are new hires today (the new-hire window)."""
+    return today - dt.timedelta(days=conditions.new_hire_window_days())
+
+
 @dataclass
 class Stale:
     """What moved between two marks, by group (role, department, manager ids): which of each group's module rows
@@ -450,7 +455,7 @@ def _stale_groups(counted_from: str, mark: str) -> Stale | None:
         )
     ]
     today = timezone.localdate()
-    hired_after = today - dt.timedelta(days=conditions.new_hire_window_days())
+    hired_after = _hired_after(today)
     people = {
         pk: ((role_id, department_id, manager_id), hire_date is not None and hired_after < hire_date <= today)
         for pk, role_id, department_id, manager_id, hire_date in User.objects.filter(
@@ -458,7 +463,7 @@ def _stale_groups(counted_from: str, mark: str) -> Stale | None:
         ).values_list("pk", "workforce_role_id", "department_id", "manager_id", "hire_date")
     }
     stale = Stale()
-    moved: dict[int, list[tuple[Group, bool]]] = {}
+    moved: dict[int, list[Group]] = {}  # who moved, and the groups they left and joined
     for role_id, department_id, manager_id, person_id, new_hire in StaleGroup.objects.filter(
         pk__gt=stale0, pk__lte=stale1
     ).values_list("role_id", "department_id", "manager_id", "person_id", "new_hire"):
@@ -466,13 +471,13 @@ def _stale_groups(counted_from: str, mark: str) -> Stale | None:
         if person_id is None:
             stale.whole(key)
         else:  # a person left or joined the group: their modules' rows, its people, its new hires if they are one
-            moved.setdefault(person_id, []).append((key, new_hire))
+            moved.setdefault(person_id, []).append(key)
             stale.people.add(key)
             if new_hire:
                 stale.new_hires.add(key)
     if moved:
         for user_id, course_id in Assignment.objects.filter(user_id__in=moved).values_list("user_id", "course_id"):
-            for group, _ in moved[user_id]:
+            for group in moved[user_id]:
                 stale.module(group, course_id)
     for _, user_id, course_id, added_or_cancelled in touched:
         group, new_hire = people[user_id]
@@ -668,7 +673,7 @@ def person_saved(sender: Any, instance: Any, created: bool = False, update_field
     if before is None:  # saved under a primary key not in the table yet
         forget_today()
     elif tuple(before) != after:
-        hired_after = timezone.localdate() - dt.timedelta(days=conditions.new_hire_window_days())
+        hired_after = _hired_after(timezone.localdate())
         new_hire = before[4] != after[4] or any(h is not None and h > hired_after for h in (before[4], after[4]))
         StaleGroup.objects.bulk_create(
             StaleGroup(role_id=r, department_id=d, manager_id=m, person_id=instance.pk, new_hire=new_hire)

@@ -12,7 +12,7 @@ from records.services import policy_acknowledge
 from roles.assignments import sync_policy_assignments
 from roles.models import Delivery, PolicyAssignment
 from tests.records.policy_helpers import publish
-from tests.roles.test_reminders import run, sent_to
+from tests.roles.test_reminders import later_that_week, run, sent_to
 
 pytestmark = pytest.mark.usefixtures("catalog")
 
@@ -44,7 +44,7 @@ def test_the_calendar_reminds_and_escalates_a_policy_once_per_window(employee, m
     officers = [m for m in week_two if m.subject.startswith("Overdue HIPAA training")]
     assert len(officers) == 1 and "acknowledge the policy Acceptable use" in officers[0].body
     assert Delivery.objects.filter(policy_assignment=mine).count() == 5  # 14 days, due, overdue, manager, officer
-    assert policy_mail(run(due + dt.timedelta(days=15))) == []
+    assert policy_mail(run(later_that_week(due + dt.timedelta(days=14)))) == []
 
 
 def test_an_acknowledged_policy_gets_no_reminder(employee, compliance_officer):

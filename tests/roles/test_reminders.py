@@ -41,6 +41,11 @@ def run(day: dt.date) -> list[mail.EmailMessage]:
     return list(mail.outbox)
 
 
+def later_that_week(day: dt.date) -> dt.date:
+    """The last day of `day`'s ISO week, an escalation's window (`escalation_period`): `day` itself on a Sunday."""
+    return day + dt.timedelta(days=6 - day.weekday())
+
+
 def due_date(person: User) -> dt.date:
     dates = set(person.assignments.values_list("due_on", flat=True))
     assert len(dates) == 1
@@ -89,7 +94,7 @@ def test_the_calendar_from_two_weeks_before_to_two_weeks_overdue(employee, manag
     assert len(escalations) == 1 and escalations[0].to == [morgan]  # ONE digest for three overdue modules
     assert escalations[0].body.count("Billie Biller") == 3
     assert not [m for m in week_one if m.subject.startswith("Overdue HIPAA training")]  # officers: not yet
-    assert run(due + dt.timedelta(days=8)) == []
+    assert run(later_that_week(due + dt.timedelta(days=7))) == []
 
     week_two = run(due + dt.timedelta(days=14))
     assert len([m for m in sent_to(billie) if m.subject.startswith("Overdue")]) == 3
@@ -97,7 +102,7 @@ def test_the_calendar_from_two_weeks_before_to_two_weeks_overdue(employee, manag
     to_officers = [m for m in week_two if m.subject.startswith("Overdue HIPAA training")]
     assert len(to_officers) == 1 and to_officers[0].to == [olivia]
     assert "Billie Biller" in to_officers[0].body and "Morgan Manager" in to_officers[0].body
-    assert run(due + dt.timedelta(days=15)) == []
+    assert run(later_that_week(due + dt.timedelta(days=14))) == []
     assert not Delivery.objects.filter(sent_at__isnull=True).exists()
 
 

@@ -18,7 +18,7 @@ from hipaa_training import audit
 from hipaa_training.tasks import send_after_commit
 
 from .models import Bulletin, BulletinAcknowledgement, Delivery, User, WorkforceRole
-from .reminders.claims import claim_rows, new_token
+from .reminders.claims import Claim, claim_rows, new_token
 from .reminders.mailer import SendResult, send_claimed
 from .tasks import deliver_bulletins_task
 
@@ -103,17 +103,8 @@ def bulletins_deliver(*, now: dt.datetime | None = None, batch_size: int | None 
                 break
             last = chunk[-1]
             token = new_token()
-            claims = [
-                Delivery(
-                    recipient_id=pk,
-                    bulletin=bulletin,
-                    kind=Delivery.BULLETIN,
-                    period=str(bulletin.pk),
-                    claim=token,
-                    claimed_at=timezone.now(),
-                )
-                for pk in chunk
-            ]
+            period = str(bulletin.pk)
+            claims = [Claim(Delivery.BULLETIN, period, recipient_id=pk, bulletin_id=bulletin.pk) for pk in chunk]
             if claim_rows(claims, token):
                 result += send_claimed(token)
     return result

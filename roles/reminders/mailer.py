@@ -29,8 +29,9 @@ from django.utils.html import escape
 from hipaa_training import audit
 
 from ..access import COMPLIANCE_OFFICER
-from ..models import Assignment, Bulletin, BulletinDelivery, Delivery, PolicyAssignment, User
+from ..models import BulletinDelivery, Delivery, User
 from ..organization import organization_name
+from .claimed import Claimed, Item, ModuleAssignment, Person, Titled, claimed_rows
 from .wire import TrainingEmail
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class SendResult:
 class _Message:
     """The rows one send covers and its e-mails: one, several (a copy to each officer) or none (nothing to say)."""
 
-    rows: list[Delivery]
+    rows: list[Claimed]
     emails: list[EmailMultiAlternatives]
 
 
@@ -117,7 +118,7 @@ class Renderer:
             self.template(f"emails/{template}.html").render(context),
         )
 
-    def reminder(self, person: User, assignment: Assignment, kind: str, today: dt.date) -> tuple[str, str]:
+    def reminder(self, person: Person, assignment: ModuleAssignment, kind: str, today: dt.date) -> tuple[str, str]:
         title, due_on = assignment.course.title, assignment.due_on
         key = (kind, title, due_on, today)
         shared = self._reminders.get(key)
@@ -137,7 +138,7 @@ def _render(template: str, context: dict[str, Any], organization: str | None = N
     return Renderer(organization).render(template, context)
 
 
-def message_id(rows: list[Delivery], to: list[str]) -> str:
+def message_id(rows: list[Claimed], to: list[str]) -> str:
     """The same rows to the same address always get the same Message-ID, so a relay or mailbox that drops
     repeated Message-IDs can recognise a message sent again (after a relay error, or by an operator)."""
     digest = hashlib.sha256(f"{','.join(str(r.pk) for r in rows)}|{','.join(to)}".encode()).hexdigest()[:32]
@@ -149,7 +150,7 @@ def _email(
     to: list[str],
     template: str,
     context: dict[str, Any],
-    rows: list[Delivery],
+    rows: list[Claimed],
     organization: str | None = None,
     rendered: tuple[str, str] | None = None,
 ) -> EmailMultiAlternatives:
@@ -179,7 +180,7 @@ POLICY_SUBJECTS = {
 }
 
 
-def _assignment(row: Delivery) -> Assignment | PolicyAssignment:
+def _assignment(row: Claimed) -> Item:
     """What a reminder or an escalation is about (every kind but digest markers and bulletins): a module's
     assignment or a policy to acknowledge."""
     item = row.item
@@ -187,18 +188,18 @@ def _assignment(row: Delivery) -> Assignment | PolicyAssignment:
     return item
 
 
-def _recipient(row: Delivery) -> User:
+def _recipient(row: Claimed) -> Person:
     """The person a digest marker or a bulletin is addressed to."""
     assert row.recipient is not None, f"delivery {row.pk} ({row.kind}) has no recipient"
     return row.recipient
 
 
-def _bulletin(row: Delivery) -> Bulletin:
+def _bulletin(row: Claimed) -> Titled:
     assert row.bulletin is not None, f"delivery {row.pk} ({row.kind}) has no bulletin"
     return row.bulletin
 
 
-def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
+def _messages(rows: list[Claimed], officers: list[User]) -> list[_Message]:
     """Group claimed rows into e-mails: one per reminder, one digest per person, manager or officer.
 
     The claim decides what travels together (`claims.py`): a person's reminders and their digest marker, a
@@ -207,16 +208,16 @@ def _messages(rows: list[Delivery], officers: list[User]) -> list[_Message]:
     renderer = Renderer(organization_name())  # the officer's name and the links, read once per batch
 
     def email(
-        subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Delivery]
+        subject: str, to: list[str], template: str, context: dict[str, Any], rows: list[Claimed]
     ) -> EmailMultiAlternatives:
         return _email(subject, to, template, context, rows, rendered=renderer.render(template, context))
 
     today = timezone.localdate()
     messages: list[_Message] = []
-    digests: dict[int, list[Delivery]] = defaultdict(list)
-    markers: dict[int, Delivery] = {}
-    managers: dict[int | None, list[Delivery]] = defaultdict(list)
-    to_officers: list[Delivery] = []
+    digests: dict[int, list[Claimed]] = defaultdict(list)
+    markers: dict[int, Claimed] = {}
+    managers: dict[int | None, list[Claimed]] = defaultdict(list)
+    to_officers: list[Claimed] = []
     for row in rows:
         if row.kind == Delivery.DIGEST:
             markers[_recipient(row).pk] = row
@@ -367,22 +368,6 @@ def _unmark(message: _Message, token: str) -> None:
     Delivery.objects.filter(pk__in=[r.pk for r in message.rows], claim=token).update(sent_at=None)
 
 
-_PEOPLE = ("email", "full_name", "reminder_digest", "manager")
-# What the e-mails and the marks read of a claimed row and what it is about, and nothing else: a batch is
-# thousands of rows, each with two or three people (issue 14: most of its columns were timestamps nobody read).
-_READ = (
-    *("kind", "period", "claim", "assignment", "recipient", "bulletin", "policy_assignment"),
-    *("assignment__due_on", "assignment__user", "assignment__course", "assignment__course__title"),
-    *(f"assignment__user__{f}" for f in _PEOPLE),
-    *("assignment__user__manager__email", "assignment__user__manager__full_name"),
-    *("policy_assignment__due_on", "policy_assignment__user", "policy_assignment__policy"),
-    *(f"policy_assignment__user__{f}" for f in _PEOPLE),
-    *("policy_assignment__user__manager__email", "policy_assignment__user__manager__full_name"),
-    "policy_assignment__policy__title",
-    *("recipient__email", "recipient__full_name", "bulletin__title"),
-)
-
-
 def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
 
@@ -397,19 +382,7 @@ def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     lease = lease or Lease([token])
     if not lease.fresh() and not renew(token):
         return result  # nothing left, or another run took the claim over
-    rows = list(
-        Delivery.objects.filter(claim=token, sent_at__isnull=True)
-        .select_related(
-            "assignment__user__manager",
-            "assignment__course",
-            "policy_assignment__user__manager",
-            "policy_assignment__policy",
-            "recipient",
-            "bulletin",
-        )
-        .only(*_READ)
-        .order_by("pk")
-    )
+    rows = claimed_rows(token)
     if not rows:
         return result  # nothing left, or another run took the claim over
     officers: list[User] = []
@@ -512,7 +485,7 @@ def _count(message: _Message, result: SendResult) -> None:
             result.kinds[r.kind] += 1
 
 
-def record_bulletin_evidence(rows: list[Delivery]) -> None:
+def record_bulletin_evidence(rows: list[Claimed]) -> None:
     """The evidence that a bulletin was e-mailed: one BulletinDelivery and one audit event per row."""
     now = timezone.now()
     with transaction.atomic():
@@ -520,13 +493,13 @@ def record_bulletin_evidence(rows: list[Delivery]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO ON")  # evidence waits for the disk
         BulletinDelivery.objects.bulk_create(
-            [BulletinDelivery(bulletin=_bulletin(r), person=_recipient(r), sent_at=now) for r in rows],
+            [BulletinDelivery(bulletin_id=_bulletin(r).pk, person_id=_recipient(r).pk, sent_at=now) for r in rows],
             ignore_conflicts=True,
         )
         audit.record_many(
             audit.Event(
                 "bulletin.delivered",
-                subject=("roles.bulletin", r.bulletin_id),
+                subject=("roles.bulletin", _bulletin(r).pk),
                 data={"person": _recipient(r).email, "delivery": r.pk},
             )
             for r in rows

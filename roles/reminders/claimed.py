@@ -1,0 +1,137 @@
+"""A claim's unsent rows as the mailer reads them: plain values from one query, not model instances.
+
+A batch is hundreds of rows, each with the person, their manager and what it is about; building them as
+`Delivery`, `Assignment` and `User` instances through `select_related` was a fifth of a reminder run (issue 14).
+These carry only what the e-mails, the marks and a bulletin's evidence read, under the same names the models
+use, so the templates read `row.item.user.full_name` as they would of the models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from ..models import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    pk: int
+    email: str
+    full_name: str
+    reminder_digest: bool = False
+    manager_id: int | None = None
+    manager: Person | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Titled:
+    """A module, a policy or a security reminder: what an e-mail names."""
+
+    pk: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a reminder or an escalation is about: a module's assignment or a policy to acknowledge."""
+
+    pk: int
+    due_on: dt.date
+    user: Person
+
+    @property
+    def user_id(self) -> int:
+        return self.user.pk
+
+    @property
+    def title(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleAssignment(Item):
+    course: Titled
+
+    @property
+    def title(self) -> str:  # as Assignment.title
+        return self.course.title
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyToAcknowledge(Item):
+    policy: Titled
+
+    @property
+    def title(self) -> str:  # as PolicyAssignment.title
+        return f"acknowledge the policy {self.policy.title}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One unsent `Delivery` row of a claim."""
+
+    pk: int
+    kind: str
+    period: str
+    assignment: ModuleAssignment | None
+    policy_assignment: PolicyToAcknowledge | None
+    recipient: Person | None
+    bulletin: Titled | None
+
+    @property
+    def item(self) -> Item | None:
+        return self.assignment or self.policy_assignment
+
+
+_PERSON = ("id", "email", "full_name", "reminder_digest", "manager_id", "manager__email", "manager__full_name")
+_COLUMNS = (
+    *("pk", "kind", "period", "recipient_id", "recipient__email", "recipient__full_name"),
+    *("bulletin_id", "bulletin__title"),
+    *("assignment_id", "assignment__due_on", "assignment__course_id", "assignment__course__title"),
+    *(f"assignment__user__{c}" for c in _PERSON),
+    *("policy_assignment_id", "policy_assignment__due_on", "policy_assignment__policy_id"),
+    "policy_assignment__policy__title",
+    *(f"policy_assignment__user__{c}" for c in _PERSON),
+)
+
+
+def _person(values: tuple[Any, ...]) -> Person:
+    """A person from their columns, in the order of `_PERSON`."""
+    pk, email, full_name, digest, manager_id, manager_email, manager_name = values
+    manager = Person(manager_id, manager_email, manager_name) if manager_id is not None else None
+    return Person(pk, email, full_name, digest, manager_id, manager)
+
+
+def claimed_rows(token: str) -> list[Claimed]:
+    """The unsent rows of the claim `token`, in primary-key order (one query)."""
+    return read_rows(Delivery.objects.filter(claim=token, sent_at__isnull=True))
+
+
+def read_rows(deliveries: QuerySet[Delivery]) -> list[Claimed]:
+    """These rows as the mailer reads them, in primary-key order (one query)."""
+    rows = []
+    for values in deliveries.order_by("pk").values_list(*_COLUMNS):
+        pk, kind, period, recipient_id, recipient_email, recipient_name, bulletin_id, bulletin_title = values[:8]
+        assignment = policy_assignment = None
+        if values[8] is not None:
+            assignment = ModuleAssignment(values[8], values[9], _person(values[12:19]), Titled(*values[10:12]))
+        if values[19] is not None:
+            policy_assignment = PolicyToAcknowledge(
+                values[19], values[20], _person(values[23:30]), Titled(*values[21:23])
+            )
+        rows.append(
+            Claimed(
+                pk,
+                kind,
+                period,
+                assignment,
+                policy_assignment,
+                Person(recipient_id, recipient_email, recipient_name) if recipient_id is not None else None,
+                Titled(bulletin_id, bulletin_title) if bulletin_id is not None else None,
+            )
+        )
+    return rows

@@ -147,19 +147,13 @@ def build_floor(tokens: list[str]) -> float:
     tests/roles/test_reminders_wire.py)."""
     from roles.access import COMPLIANCE_OFFICER
     from roles.models import Delivery, User
+    from roles.reminders.claimed import read_rows
     from roles.reminders.mailer import _messages
 
-    rows = list(
-        Delivery.objects.filter(claim__in=tokens)
-        .select_related("assignment__user__manager", "assignment__course", "recipient", "bulletin")
-        .order_by("pk")
-    )
     officers = list(User.objects.filter(groups__name=COMPLIANCE_OFFICER, is_active=True).order_by("pk"))
-    by_token: dict[str, list[Delivery]] = {}
-    for r in rows:
-        by_token.setdefault(r.claim, []).append(r)
+    by_token = [read_rows(Delivery.objects.filter(claim=token)) for token in tokens]
     started = time.perf_counter()
-    for token_rows in by_token.values():
+    for token_rows in by_token:
         for message in _messages(token_rows, officers):
             for email in message.emails:
                 email.message().as_bytes(linesep="\r\n")
@@ -280,10 +274,12 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from courses.loader import load_catalog
+        from hipaa_training.celery import load_urlconf
         from roles.defaults import load_default_roles
 
         load_catalog()
         load_default_roles()
+        load_urlconf()  # as a Celery worker does when it starts (hipaa_training/celery.py): not a reminder's cost
         print(f"database: {connection.vendor}; batch size {settings.REMINDER_BATCH_SIZE}")
         if args.worst_day_only:
             populate(args.people, 100_000)

@@ -124,7 +124,7 @@ def mark_floor(samples: int = 300) -> float:
     was an ORM update setting a sent row's sent_at to what it was: a query compiled each time, and not the
     index work of a mark.)"""
     from roles.models import Delivery
-    from roles.reminders.mailer import _MARK_ONE_SQL, _mark_cursor, _marks_without_waiting_for_the_disk
+    from roles.reminders.mailer import _MARK_SQL, _mark_cursor, _marks_without_waiting_for_the_disk
 
     every = max(Delivery.objects.count() // samples, 1)  # rows spread over the table, as a run's marks are
     rows = list(Delivery.objects.order_by("pk").values_list("pk", "claim", "sent_at"))[::every][:samples]
@@ -135,7 +135,7 @@ def mark_floor(samples: int = 300) -> float:
         cursor = marks or plain  # the marks' cursor is PostgreSQL's alone
         for pk, claim, sent_at in rows:
             started = time.perf_counter()
-            cursor.execute(_MARK_ONE_SQL, [sent_at, pk, claim])
+            cursor.execute(_MARK_SQL, [sent_at, pk, claim])
             times.append(time.perf_counter() - started)
             assert cursor.rowcount == 1
     return statistics.median(times)

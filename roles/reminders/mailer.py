@@ -314,24 +314,25 @@ class Lease:
 
 
 _MARK_SQL = (
-    f'UPDATE "{Delivery._meta.db_table}" SET "sent_at" = %s WHERE "id" = ANY(%s) AND "claim" = %s AND "sent_at" IS NULL'
-)
-# Most messages are one row: the same UPDATE without an array to write out and read back.
-_MARK_ONE_SQL = (
     f'UPDATE "{Delivery._meta.db_table}" SET "sent_at" = %s WHERE "id" = %s AND "claim" = %s AND "sent_at" IS NULL'
 )
 
 
 def _mark(message: _Message, token: str, cursor: Any = None) -> bool:
-    """Record the message sent, committed before the relay sees it (one UPDATE); False (and nothing changed) if
-    any of its rows is no longer this claim's: another run took it over, so it sends it. `cursor`: the batch's
-    cursor on PostgreSQL (one for all its marks)."""
+    """Record the message sent, committed before the relay sees it (one transaction); False (and nothing
+    changed) if any of its rows is no longer this claim's: another run took it over, so it sends it. `cursor`:
+    the batch's cursor on PostgreSQL (one for all its marks)."""
     pks = [r.pk for r in message.rows]
     if cursor is not None:  # the same UPDATE without compiling a query per message
+        now = timezone.now()
         if len(pks) == 1:
-            cursor.execute(_MARK_ONE_SQL, [timezone.now(), pks[0], token])
+            cursor.execute(_MARK_SQL, [now, pks[0], token])
         else:
-            cursor.execute(_MARK_SQL, [timezone.now(), pks, token])
+            # A digest or a team: the one-row UPDATE for each row, sent at once and committed at once (psycopg's
+            # executemany is one pipeline, one implicit transaction). One `id = ANY(...)` UPDATE took 700 us
+            # instead of 140: just after a run's claims the statistics know few unsent rows, so the planner
+            # scanned the whole unsent index (every row the run claimed) instead of looking up a few ids.
+            cursor.executemany(_MARK_SQL, [(now, pk, token) for pk in pks])
         marked = cursor.rowcount
     else:
         marked = Delivery.objects.filter(pk__in=pks, claim=token, sent_at__isnull=True).update(sent_at=timezone.now())

@@ -81,3 +81,25 @@ def test_a_worker_dying_at_the_relay_loses_only_the_message_in_hand_and_the_swee
     assert set(counts.values()) == {1}  # nothing twice
     assert {pk for _, pk in counts} == set(Delivery.objects.values_list("pk", flat=True)) - {lost}
     assert not Delivery.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_a_claim_is_read_as_plain_rows_without_those_already_sent():
+    from roles.reminders.claimed import claimed_rows
+    from roles.reminders.schedule import claim_due
+
+    bulk_workforce(3, modules=2, digest_every=100)
+    with at(MORNING):
+        (token, *_) = claim_due(today=MORNING.date(), kinds={"overdue"}, batch_size=500)
+    first, *rest = Delivery.objects.filter(claim=token).order_by("pk")
+    Delivery.objects.filter(pk=first.pk).update(sent_at=MORNING)  # sent by an earlier attempt
+    rows = claimed_rows(token)
+    assert [r.pk for r in rows] == [d.pk for d in rest]
+    row, delivery = rows[0], rest[0]
+    assert row.item is not None and delivery.assignment is not None
+    assert (row.kind, row.period, row.item.user.email, row.item.title, row.item.due_on) == (
+        delivery.kind,
+        delivery.period,
+        delivery.assignment.user.email,
+        delivery.assignment.course.title,
+        delivery.assignment.due_on,
+    )

@@ -22,6 +22,7 @@ import selectors
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class _Child:
     process: subprocess.Popen[str]
     stderr: IO[bytes]
     job: tuple[int, Path] | None = None  # the part it is rendering and its HTML file
+    since: float = 0.0  # when it was given that part (time.monotonic)
 
     def said(self) -> str:
         """What the child wrote to stderr (its logs, or the traceback it died of)."""
@@ -55,9 +57,11 @@ class _Child:
 @dataclass
 class RenderPool:
     """Up to `processes` child renderers, each given one document at a time; a context manager that stops them
-    (on an exception at once, killed) and raises, in `submit` or `join`, a child's error as a RenderError."""
+    (on an exception at once, killed) and raises, in `submit` or `join`, a child's error as a RenderError, and
+    one for a document not rendered within `timeout` seconds of being handed over (its child killed)."""
 
     processes: int
+    timeout: float | None = None
     _children: list[_Child] = field(default_factory=list)
     _selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
 
@@ -91,7 +95,7 @@ class RenderPool:
             child.process.stdin.flush()
         except BrokenPipeError:
             raise self._died(child, index) from None
-        child.job = (index, html)
+        child.job, child.since = (index, html), time.monotonic()
 
     def join(self) -> None:
         """Wait until every document submitted is rendered."""
@@ -152,8 +156,19 @@ class RenderPool:
         return next((child for child in self._children if child.job is None), None)
 
     def _collect(self) -> None:
-        """Wait for at least one child's answer; raise the error it gives, or that it ended without one."""
-        for key, _ in self._selector.select():
+        """Wait for at least one child's answer; raise the error it gives, that it ended without one, or that it
+        is past the timeout."""
+        wait = None
+        busy = [child for child in self._children if child.job]
+        if self.timeout is not None and busy:
+            late = min(busy, key=lambda child: child.since)
+            wait = late.since + self.timeout - time.monotonic()
+            if wait <= 0:  # killed here; the others are stopped on the way out (__exit__)
+                late.process.kill()
+                index = late.job[0] if late.job else None
+                pid = late.process.pid
+                raise RenderError(f"part {index} was not rendered within {self.timeout:g} s by PDF renderer {pid}")
+        for key, _ in self._selector.select(wait):
             child: _Child = key.data
             assert child.process.stdout is not None
             line = child.process.stdout.readline()

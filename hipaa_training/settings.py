@@ -431,6 +431,9 @@ REPORT_CHUNK_PEOPLE = env.int("REPORT_CHUNK_PEOPLE", default=500)
 # hipaa_training/pdf_worker.py) while the next part is made; 1: one after the other in the worker's own process.
 # Each child holds one part, so memory grows with this too.
 REPORT_RENDER_PROCESSES = env.int("REPORT_RENDER_PROCESSES", default=min(2, os.cpu_count() or 1))
+# A part a child has not rendered within this many seconds of being handed it (its start included) fails the
+# report, the child killed, instead of holding the worker for ever; a part takes about 5 s here.
+REPORT_RENDER_TIMEOUT_SECONDS = env.float("REPORT_RENDER_TIMEOUT_SECONDS", default=600)
 
 # Assignments: a recurring module's next cycle is assigned this many days before the current completion expires.
 RECERTIFY_LEAD_DAYS = env.int("RECERTIFY_LEAD_DAYS", default=30)

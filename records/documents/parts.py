@@ -203,7 +203,7 @@ def _render_in_children(
     rendered here while the last parts are."""
     directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="report-parts-")))
     targets: list[Path] = []
-    with RenderPool(processes) as pool:
+    with RenderPool(processes, timeout=settings.REPORT_RENDER_TIMEOUT_SECONDS) as pool:
         for index, html in enumerate(parts):
             source, target = directory / f"{index}.html", directory / f"{index}.pdf"
             source.write_text(html, encoding="utf-8")

@@ -5,6 +5,7 @@ process, or one part, no process started at all."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -12,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +172,37 @@ def test_a_child_that_dies_raises_here_and_no_child_is_left(started):
     assert children() == []
 
 
+def test_a_part_not_rendered_in_time_raises_here_and_no_child_is_left(started, tmp_path):
+    stuck = tmp_path / "stuck.html"
+    os.mkfifo(stuck)  # nobody writes to it: the child waits on it, as on a render that never ends
+
+    def unblock() -> None:  # should the timeout not work: the child reads an empty page and the test fails
+        with contextlib.suppress(OSError):  # no reader left (the child was killed): nothing to do
+            os.close(os.open(stuck, os.O_WRONLY | os.O_NONBLOCK))
+
+    (tmp_path / "fine.html").write_text(page("fine"), encoding="utf-8")
+    refused = pytest.raises(RenderError, match=r"part 1 was not rendered within 2 s by PDF renderer")
+    guard = threading.Timer(30, unblock)
+    guard.start()
+    try:
+        with refused, RenderPool(2, timeout=2) as pool:
+            pool.submit(0, tmp_path / "fine.html", tmp_path / "fine.pdf")
+            pool.submit(1, stuck, tmp_path / "stuck.pdf")
+            pool.join()
+    finally:
+        guard.cancel()
+    assert len(started) == 2 and all(p.returncode is not None for p in started)
+    assert children() == []
+
+
+def test_the_report_s_parts_are_rendered_within_the_timeout_setting(started, settings):
+    settings.REPORT_RENDER_TIMEOUT_SECONDS = 0.5  # less than a child takes to start
+    with pytest.raises(RenderError, match=r"part 0 was not rendered within 0.5 s"):
+        write_parts([page("first"), page("second")], io.BytesIO(), margins, processes=2)
+    assert all(p.returncode is not None for p in started)
+    assert children() == []
+
+
 def test_an_error_here_stops_the_children(started):
     def parts() -> Iterator[str]:
         yield page("first", 30)
@@ -210,6 +243,7 @@ def test_a_child_fetches_only_the_static_files_and_its_warnings_are_logged_here(
 
 
 KILLED_PARENT = """
+import contextlib
 import io
 import django
 django.setup()

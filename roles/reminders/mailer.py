@@ -11,7 +11,7 @@ import smtplib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,8 +130,20 @@ class Renderer:
                 "today": today,
             }
             shared = self._reminders[key] = self.render("reminder", context)
-        text, html = shared
-        return text.replace(NAME, person.full_name), html.replace(NAME, str(escape(person.full_name)))
+        return _named(shared, person.full_name)
+
+    def addressed(self, template: str, context: dict[str, Any], to: str) -> Callable[[str], tuple[str, str]]:
+        """`template` rendered once for several recipients, of whom it reads only `context[to].full_name`: the
+        text and HTML for each by their full name (the officers' escalation lists every overdue person, about
+        0.3 s at 10,000 rows, once per officer before)."""
+        shared = self.render(template, {**context, to: _Only(full_name=NAME)})
+        return lambda full_name: _named(shared, full_name)
+
+
+def _named(rendered: tuple[str, str], full_name: str) -> tuple[str, str]:
+    """A shared rendering with the recipient's name put in (escaped in the HTML part)."""
+    text, html = rendered
+    return text.replace(NAME, full_name), html.replace(NAME, str(escape(full_name)))
 
 
 def _render(template: str, context: dict[str, Any], organization: str | None = None) -> tuple[str, str]:
@@ -264,7 +276,10 @@ def _messages(rows: list[Claimed], officers: list[User]) -> list[_Message]:
         context = {"items": to_officers, "level": "officer"}
         subject = f"Overdue HIPAA training: {len({_assignment(i).user_id for i in to_officers})} people"
         # One copy to each officer, all under one mark: no officer's copy goes out twice.
-        emails = [email(subject, [o.email], "escalation", {**context, "recipient": o}, to_officers) for o in officers]
+        to_each = renderer.addressed("escalation", context, "recipient")
+        emails = [
+            _email(subject, [o.email], "escalation", {}, to_officers, rendered=to_each(o.full_name)) for o in officers
+        ]
         messages.append(_Message(to_officers, emails))
     # A digest marker with nothing left to carry (its reminders were sent by an earlier run) is done.
     for marker in markers.values():

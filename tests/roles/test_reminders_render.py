@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 
 from roles.models import Assignment, Delivery
+from roles.reminders.claimed import Claimed, ModuleAssignment, Person, Titled
 from roles.reminders.mailer import Renderer, _NotInTheKey
 from tests.conftest import make_person
 
@@ -71,3 +72,27 @@ def test_one_run_renders_each_kind_once_for_many_people(settings):
         body = next(m.body for m in reminders if m.to == [person.email])
         assert f"Hello {person.full_name}," in body
     assert renders.count("emails/reminder.txt") < len(reminders)
+
+
+@pytest.mark.parametrize("name", ["Olivia Officer", 'Dana O\'Brien <b>&amp; "Co"</b>', "Zoë Ünal-Łukasz"])
+def test_the_officers_escalation_rendered_once_reads_as_each_officer_s_own(name):
+    module = Titled(1, "HIPAA Privacy <essentials>")
+    rows = [
+        Claimed(
+            pk,
+            Delivery.OFFICER,
+            "2026-W19",
+            ModuleAssignment(pk, dt.date(2026, 4, 20), Person(pk, f"p{pk}@example.test", f"Person & {pk}"), module),
+            None,
+            None,
+            None,
+        )
+        for pk in range(1, 4)
+    ]
+    context = {"items": rows, "level": "officer"}
+    renderer = Renderer("Acme Billing")
+    to_each = renderer.addressed("escalation", context, "recipient")
+    for officer in (name, "Second Officer"):
+        own = renderer.render("escalation", {**context, "recipient": Person(9, "o@example.test", officer)})
+        assert to_each(officer) == own
+        assert f"Hello {officer}," in own[0] and "Person & 3: HIPAA Privacy <essentials>" in own[0]

@@ -98,7 +98,8 @@ NAME = "\ue000name\ue000"  # a private-use character pair: never in a name, unto
 class Renderer:
     """The e-mails' text and HTML for one batch: links computed once, templates looked up once, and a reminder
     rendered once per (kind, module, due date, day) with the person's name put in afterwards (escaped for the
-    HTML part), instead of twice per e-mail. Digests and escalations (lists of rows) are rendered each."""
+    HTML part), instead of twice per e-mail. Digests and managers' escalations (lists of rows) are rendered
+    each; the officers' escalation once for all of them (`addressed`)."""
 
     def __init__(self, organization: str | None = None) -> None:
         self.organization = organization or settings.ORGANIZATION_NAME

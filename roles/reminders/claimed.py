@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 
@@ -72,7 +72,7 @@ class PolicyToAcknowledge(Item):
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """One unsent `Delivery` row of a claim."""
+    """One `Delivery` row of a claim."""
 
     pk: int
     kind: str
@@ -88,15 +88,24 @@ class Claimed:
 
 
 _PERSON = ("id", "email", "full_name", "reminder_digest", "manager_id", "manager__email", "manager__full_name")
-_COLUMNS = (
-    *("pk", "kind", "period", "recipient_id", "recipient__email", "recipient__full_name"),
-    *("bulletin_id", "bulletin__title"),
-    *("assignment_id", "assignment__due_on", "assignment__course_id", "assignment__course__title"),
-    *(f"assignment__user__{c}" for c in _PERSON),
-    *("policy_assignment_id", "policy_assignment__due_on", "policy_assignment__policy_id"),
-    "policy_assignment__policy__title",
-    *(f"policy_assignment__user__{c}" for c in _PERSON),
-)
+_ROW: tuple[str, ...] = ("pk", "kind", "period", "sent_at", "recipient_id", "recipient__email")
+_ROW += ("recipient__full_name", "bulletin_id", "bulletin__title")
+# What a row is about: its id, due date, the module's or the policy's id and title (4 columns), then the person.
+_MODULE: tuple[str, ...] = ("assignment_id", "assignment__due_on", "assignment__course_id", "assignment__course__title")
+_MODULE += tuple(f"assignment__user__{c}" for c in _PERSON)
+_POLICY: tuple[str, ...] = ("policy_assignment_id", "policy_assignment__due_on", "policy_assignment__policy_id")
+_POLICY += ("policy_assignment__policy__title", *(f"policy_assignment__user__{c}" for c in _PERSON))
+_COLUMNS = (*_ROW, *_MODULE, *_POLICY)
+_AT_MODULE, _AT_POLICY = len(_ROW), len(_ROW) + len(_MODULE)
+
+
+_Item = TypeVar("_Item", ModuleAssignment, PolicyToAcknowledge)
+
+
+def _item(values: tuple[Any, ...], kind: type[_Item]) -> _Item | None:
+    """A module's assignment or a policy to acknowledge from its columns (`_MODULE` or `_POLICY`), or None."""
+    pk, due_on, titled_pk, title = values[:4]
+    return None if pk is None else kind(pk, due_on, _person(values[4:]), Titled(titled_pk, title))
 
 
 def _person(values: tuple[Any, ...]) -> Person:
@@ -119,24 +128,19 @@ def claimed_rows(token: str) -> list[Claimed]:
 def read_rows(deliveries: QuerySet[Delivery], *, unsent_only: bool = False) -> list[Claimed]:
     """These rows as the mailer reads them, in primary-key order (one query)."""
     rows = []
-    for values in deliveries.order_by("pk").values_list(*_COLUMNS, "sent_at"):
-        if unsent_only and values[-1] is not None:
+    for values in deliveries.order_by("pk").values_list(*_COLUMNS):
+        pk, kind, period, sent_at, recipient_id, recipient_email, recipient_name, bulletin_id, bulletin_title = values[
+            :_AT_MODULE
+        ]
+        if unsent_only and sent_at is not None:
             continue
-        pk, kind, period, recipient_id, recipient_email, recipient_name, bulletin_id, bulletin_title = values[:8]
-        assignment = policy_assignment = None
-        if values[8] is not None:
-            assignment = ModuleAssignment(values[8], values[9], _person(values[12:19]), Titled(*values[10:12]))
-        if values[19] is not None:
-            policy_assignment = PolicyToAcknowledge(
-                values[19], values[20], _person(values[23:30]), Titled(*values[21:23])
-            )
         rows.append(
             Claimed(
                 pk,
                 kind,
                 period,
-                assignment,
-                policy_assignment,
+                _item(values[_AT_MODULE:_AT_POLICY], ModuleAssignment),
+                _item(values[_AT_POLICY:], PolicyToAcknowledge),
                 Person(recipient_id, recipient_email, recipient_name) if recipient_id is not None else None,
                 Titled(bulletin_id, bulletin_title) if bulletin_id is not None else None,
             )

@@ -7,7 +7,7 @@ period). The protocol:
    with a claim token (one per batch), and keeps the rows that carry its token: a row another run inserted
    first is not its own. What travels in one message is claimed under one token: a person's reminders and
    their digest marker (batches end on a person), a manager's whole team, all of the run's officer rows.
-2. Send. Per message (`mailer.send_claimed`): mark `sent_at` in one committed UPDATE that matches only rows
+2. Send. Per message (`mailer.send_claimed`): mark `sent_at` in one committed transaction that matches only rows
    still under the sender's token, and only then hand the message to the relay. A relay that answers with a
    refusal (4xx/5xx) gets the mark undone, so a later run tries again. Every `REMINDER_CLAIM_LEASE_SECONDS / 6`
    the sender renews its lease (`claimed_at`) on every row of its run not yet sent, so however long the run

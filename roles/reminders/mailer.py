@@ -388,7 +388,7 @@ def _unmark(message: _Message, token: str) -> None:
 def send_claimed(token: str, lease: Lease | None = None) -> SendResult:
     """Send the unsent rows claimed under `token`, each message marked sent just before it is handed over.
 
-    Per message: pause (the relay's rate limit), mark (one UPDATE, committed, conditional on still holding the
+    Per message: pause (the relay's rate limit), mark (one transaction, committed, conditional on still holding the
     claim), hand over on the batch's one connection. A refusal from the relay unmarks it, so a later run sends
     it; any other error leaves it marked (the relay may have taken it) and ends the batch, whose other rows stay
     claimed until the lease runs out and the sweep takes them over. `lease` is the run's hold on this and its
